@@ -1,0 +1,1 @@
+"""vax_cleaning: link Covid-19 dose records to the population registry."""

@@ -1,0 +1,145 @@
+"""Ingest stage: raw dose exports (per province) and the national registry snapshot."""
+
+
+import dagster as dg
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from vax_cleaning import warehouse
+from vax_cleaning.assets.metadata import counts_by, table_metadata
+from vax_cleaning.ingest.exports import ingest_province, unknown_province_folders
+from vax_cleaning.ingest.registry import load_registry
+from vax_cleaning.partitions import province_code, province_partitions
+from vax_cleaning.resources import LandingFolder
+
+OWNERS = ["team:vax-cleaning"]
+
+RAW_CHECKS = [
+    dg.AssetCheckSpec("conservation", asset="raw_dose_exports", blocking=True,
+                      description="Every data record of every file is in raw_dose_exports or rejected_rows, exactly once."),
+    dg.AssetCheckSpec("vaccination_date_present", asset="raw_dose_exports", blocking=True,
+                      description="No accepted record lacks a parseable vaccination date."),
+    dg.AssetCheckSpec("known_province_folders", asset="raw_dose_exports",
+                      description="Every folder under exports/ is one of the 63 province codes; others are not ingested."),
+]
+
+
+@dg.asset(
+    partitions_def=province_partitions,
+    group_name="ingest",
+    kinds={"polars", "duckdb"},
+    owners=OWNERS,
+    check_specs=RAW_CHECKS,
+    description="Accepted dose records of one province's exports (CSV/XLSX, any field encoding), typed, with "
+    "source_file/source_row lineage; records that cannot be accepted go to rejected_rows with a reason.",
+)
+def raw_dose_exports(context: dg.AssetExecutionContext, landing: LandingFolder, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Re-reads the whole province folder each run so that a rerun gives the same tables."""
+    code = province_code(context.partition_key)
+    exports = ingest_province(landing.exports_dir, code, landing.today())
+    with duckdb.get_connection() as conn:
+        warehouse.replace_where(conn, "raw_dose_exports", exports.accepted, "province_code", code)
+        warehouse.replace_where(conn, "rejected_rows", exports.rejected, "province_code", code)
+        warehouse.replace_where(conn, "export_files", exports.files, "province_code", code)
+        stored = conn.execute(
+            """SELECT (SELECT count(*) FROM raw_dose_exports WHERE province_code = $1),
+                      (SELECT count(*) FROM rejected_rows WHERE province_code = $1 AND source_row > 0),
+                      (SELECT count(*) FROM (SELECT source_file, source_row FROM (SELECT source_file, source_row FROM raw_dose_exports WHERE province_code = $1
+                                             UNION ALL SELECT source_file, source_row FROM rejected_rows WHERE province_code = $1)
+                       GROUP BY ALL HAVING count(*) > 1)),
+                      (SELECT count(*) FROM raw_dose_exports WHERE province_code = $1 AND vaccination_date IS NULL)""",
+            [code],
+        ).fetchone()
+    accepted_rows, rejected_rows, duplicated_identities, undated = stored
+    file_records = int(exports.files["records"].sum())
+    unknown_folders = unknown_province_folders(landing.exports_dir)
+    context.log.info(
+        f"province {code}: {exports.files.height} files, {file_records} records, "
+        f"{accepted_rows} accepted, {rejected_rows} rejected"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            **table_metadata(exports.accepted, "raw_dose_exports"),
+            "files": exports.files.height,
+            "records_in_files": file_records,
+            "rejected": rejected_rows,
+            "rejected_by_reason": counts_by(exports.rejected, "reason_code"),
+            "files_by_format": counts_by(exports.files, "format"),
+            "files_with_problems": exports.files.filter(pl.col("problem").is_not_null())["source_file"].to_list(),
+            "id_issues": counts_by(exports.accepted, "id_issue"),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="conservation",
+                passed=accepted_rows + rejected_rows == file_records and duplicated_identities == 0,
+                metadata={"records_in_files": file_records, "accepted": accepted_rows, "rejected": rejected_rows,
+                          "identities_stored_twice": duplicated_identities},
+            ),
+            dg.AssetCheckResult(check_name="vaccination_date_present", passed=undated == 0,
+                                metadata={"accepted_without_date": undated}),
+            dg.AssetCheckResult(
+                check_name="known_province_folders",
+                passed=not unknown_folders,
+                description=f"not ingested, unknown province folders under exports/: {unknown_folders}" if unknown_folders else None,
+                metadata={"unknown_folders": unknown_folders},
+            ),
+        ],
+    )
+
+
+REGISTRY_CHECKS = [
+    dg.AssetCheckSpec("person_id_unique", asset="registry_snapshot", blocking=True,
+                      description="person_id is a unique 12-digit number in the snapshot in force."),
+    dg.AssetCheckSpec("registry_rows_valid", asset="registry_snapshot",
+                      description="No registry row was set aside for a missing, malformed or duplicated person_id."),
+    dg.AssetCheckSpec("id_layout_agrees", asset="registry_snapshot",
+                      description="Share of people whose CCCD's embedded birth year or gender digit disagrees with the record."),
+]
+
+ID_LAYOUT_DISAGREEMENT_TOLERANCE = 0.01
+"""Above 1% disagreement the snapshot (or its export) is suspect; below, it is the registry's own noise."""
+
+
+@dg.asset(
+    group_name="ingest",
+    kinds={"polars", "duckdb"},
+    owners=OWNERS,
+    check_specs=REGISTRY_CHECKS,
+    description="The national population registry snapshot in force (newest registry/<date>/ unless configured), "
+    "validated, with the snapshot date on every row so downstream results can say which snapshot they used.",
+)
+def registry_snapshot(context: dg.AssetExecutionContext, landing: LandingFolder, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """National, not per province: a dose given in one province may belong to a person registered in another."""
+    snapshot = load_registry(landing.registry_dir, landing.registry_date)
+    with duckdb.get_connection() as conn:
+        warehouse.replace_table(conn, "registry_snapshot", snapshot.people)
+        warehouse.replace_table(conn, "registry_rejected_rows", snapshot.rejected)
+        duplicates, malformed = conn.execute(
+            "SELECT count(*) - count(DISTINCT person_id), count(*) FILTER (WHERE NOT regexp_full_match(person_id, '\\d{12}')) FROM registry_snapshot"
+        ).fetchone()
+    people = snapshot.people
+    year_disagrees = int((~people["id_birth_year_agrees"]).sum() or 0)
+    gender_disagrees = int((~people["id_gender_agrees"]).sum() or 0)
+    disagreement_share = (year_disagrees + gender_disagrees) / max(people.height, 1)
+    context.log.info(f"registry snapshot {snapshot.snapshot_date}: {people.height} people, {snapshot.rejected.height} rows set aside")
+    return dg.MaterializeResult(
+        metadata={
+            **table_metadata(people, "registry_snapshot"),
+            "snapshot_date": snapshot.snapshot_date.isoformat(),
+            "snapshot_files": list(snapshot.files),
+            "rows_set_aside": snapshot.rejected.height,
+            "rows_set_aside_by_reason": counts_by(snapshot.rejected, "reason"),
+            "year_only_birth_dates": int(people["birth_month"].is_null().sum()),
+        },
+        check_results=[
+            dg.AssetCheckResult(check_name="person_id_unique", passed=duplicates == 0 and malformed == 0,
+                                metadata={"duplicated": duplicates, "malformed": malformed}),
+            dg.AssetCheckResult(check_name="registry_rows_valid", passed=snapshot.rejected.height == 0,
+                                severity=dg.AssetCheckSeverity.WARN,
+                                metadata={"rows_set_aside": snapshot.rejected.height}),
+            dg.AssetCheckResult(check_name="id_layout_agrees", passed=disagreement_share <= ID_LAYOUT_DISAGREEMENT_TOLERANCE,
+                                severity=dg.AssetCheckSeverity.WARN,
+                                metadata={"birth_year_disagrees": year_disagrees, "gender_disagrees": gender_disagrees,
+                                          "share": round(disagreement_share, 5)}),
+        ],
+    )

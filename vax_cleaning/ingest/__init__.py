@@ -1,0 +1,1 @@
+"""Ingestion: landing-folder files to typed, lineage-carrying tables (no Dagster imports)."""

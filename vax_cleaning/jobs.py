@@ -1,0 +1,20 @@
+"""Jobs: the national registry load, and the per-province cleaning run."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from vax_cleaning.partitions import province_partitions
+
+registry_job = dg.define_asset_job(
+    "load_registry",
+    selection=dg.AssetSelection.assets("registry_snapshot"),
+    description="Load and validate the registry snapshot in force (national).",
+)
+
+province_job = dg.define_asset_job(
+    "clean_province",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets("registry_snapshot"),
+    partitions_def=province_partitions,
+    description="Ingest, link, correct and report one province.",
+)

@@ -1,0 +1,52 @@
+"""Dagster resources: the landing folder and the DuckDB warehouse, configurable in the UI or by environment."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+from vax_cleaning import settings
+
+
+class LandingFolder(dg.ConfigurableResource):
+    """The read-only landing root of data contract section 2."""
+
+    data_dir: str = Field(description="Landing root holding exports/, registry/ and reported/ (VAX_DATA_DIR).")
+    registry_date: str | None = Field(
+        default=None, description="Registry snapshot folder to use (YYYY-MM-DD); the newest when unset."
+    )
+    run_date: str | None = Field(
+        default=None,
+        description="Day of the run (YYYY-MM-DD) for the 'vaccination date after the run' rule; today when unset.",
+    )
+
+    @property
+    def exports_dir(self) -> Path:
+        """exports/<PP>/ files live here."""
+        return Path(self.data_dir) / "exports"
+
+    @property
+    def registry_dir(self) -> Path:
+        """registry/<YYYY-MM-DD>/ snapshot folders live here."""
+        return Path(self.data_dir) / "registry"
+
+    @property
+    def reported_dir(self) -> Path:
+        """Optional tallies of doses reported by sites."""
+        return Path(self.data_dir) / "reported"
+
+    def today(self) -> date:
+        """The run's date, fixed by config in tests and replays."""
+        return date.fromisoformat(self.run_date) if self.run_date else date.today()
+
+
+def default_resources() -> dict[str, dg.ConfigurableResource]:
+    """Resources from the environment (contract section 1); each field can be overridden as run config."""
+    return {
+        "landing": LandingFolder(data_dir=settings.data_dir()),
+        "duckdb": DuckDBResource(database=settings.duckdb_path()),
+    }

@@ -1,0 +1,108 @@
+"""Runs the Dagster jobs in-process for a set of provinces: what `vax-cleaning run` and the benchmarks call."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from vax_cleaning import settings
+from vax_cleaning.ingest.exports import provinces_with_exports, unknown_province_folders
+from vax_cleaning.partitions import partition_key
+from vax_cleaning.reference import province_names
+
+
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+"""The terminal shows warnings and the summary; the full event log stays in the Dagster instance."""
+
+
+class UnknownProvinceError(ValueError):
+    """A --province code that is not one of the 63 GSO codes (terminal: fix the command)."""
+
+
+@dataclass
+class RunOutcome:
+    """Which partitions succeeded, for the exit code and the summary."""
+
+    provinces: list[str]
+    failed: list[str] = field(default_factory=list)
+    registry_failed: bool = False
+    unknown_folders: list[str] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        """Every requested partition (and the registry) materialized."""
+        return not self.failed and not self.registry_failed
+
+
+def dagster_instance() -> dg.DagsterInstance:
+    """The persistent instance when DAGSTER_HOME is set (runs then show in the UI), else a throwaway one."""
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def run_provinces(provinces: list[str] | None = None, instance: dg.DagsterInstance | None = None) -> RunOutcome:
+    """Load the registry once, then clean each province partition; one failing province does not stop the others."""
+    from vax_cleaning.definitions import defs
+
+    exports_dir = Path(settings.data_dir()) / "exports"
+    unknown = [code for code in provinces or [] if code not in province_names()]
+    if unknown:
+        raise UnknownProvinceError(f"not province codes: {unknown}; use the 2-digit GSO codes, e.g. 01 or 79")
+    outcome = RunOutcome(provinces=provinces or provinces_with_exports(exports_dir),
+                         unknown_folders=unknown_province_folders(exports_dir))
+    instance = instance or dagster_instance()
+    registry = defs.resolve_job_def("load_registry").execute_in_process(
+        instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE
+    )
+    if not registry.success:
+        outcome.registry_failed = True
+        outcome.failed = list(outcome.provinces)
+        return outcome
+    province_job = defs.resolve_job_def("clean_province")
+    for code in outcome.provinces:
+        result = province_job.execute_in_process(
+            partition_key=partition_key(code), instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE
+        )
+        if not result.success:
+            outcome.failed.append(code)
+    return outcome
+
+
+def summary_table(outcome: RunOutcome) -> str:
+    """Per-province counts as a plain-text table (no personal data)."""
+    lines = []
+    if outcome.registry_failed:
+        lines.append("registry snapshot failed to load: see the run's logs (dagster) for the reason")
+    for folder in outcome.unknown_folders:
+        lines.append(f"WARNING: exports/{folder}/ is not a province code; its files were not ingested")
+    header = f"{'province':<24}{'records':>10}{'accepted':>10}{'rejected':>10}  status"
+    lines.append(header)
+    counts = _province_counts(outcome.provinces)
+    for code in outcome.provinces:
+        accepted, rejected, statuses = counts.get(code, (0, 0, ""))
+        state = "FAILED" if code in outcome.failed else "ok"
+        name = f"{code} {province_names()[code]}"
+        lines.append(f"{name:<24}{accepted + rejected:>10}{accepted:>10}{rejected:>10}  {state} {statuses}")
+    return "\n".join(lines)
+
+
+def _province_counts(provinces: list[str]) -> dict[str, tuple[int, int, str]]:
+    """(accepted, rejected, match-status summary) per province, read back from DuckDB."""
+    path = settings.duckdb_path()
+    if not provinces or not Path(path).exists():
+        return {}
+    with duckdb.connect(path, read_only=True) as conn:
+        tables = {row[0] for row in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        result: dict[str, tuple[int, int, str]] = {}
+        for code in provinces:
+            accepted = conn.execute("SELECT count(*) FROM raw_dose_exports WHERE province_code = ?", [code]).fetchone()[0] if "raw_dose_exports" in tables else 0
+            rejected = conn.execute("SELECT count(*) FROM rejected_rows WHERE province_code = ?", [code]).fetchone()[0] if "rejected_rows" in tables else 0
+            statuses = ""
+            if "matched_records" in tables:
+                rows = conn.execute("SELECT match_status, count(*) FROM matched_records WHERE province_code = ? GROUP BY 1 ORDER BY 1", [code]).fetchall()
+                statuses = " ".join(f"{status}={n}" for status, n in rows)
+            result[code] = (accepted, rejected, statuses)
+    return result

@@ -1,0 +1,53 @@
+"""Writing frames into DuckDB so that reruns replace, never append twice (plain functions, no Dagster)."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+
+def ensure_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Create the table from the frame's schema the first time it is written."""
+    conn.register("_schema_source", frame.head(0))
+    conn.execute(f'CREATE TABLE IF NOT EXISTS "{table}" AS SELECT * FROM _schema_source')
+    conn.unregister("_schema_source")
+
+
+def replace_where(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, column: str, value: str) -> None:
+    """Replace the rows of one slice (e.g. one province) in a single transaction: idempotent reruns."""
+    ensure_table(conn, table, frame)
+    conn.register("_incoming", frame)
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute(f'DELETE FROM "{table}" WHERE "{column}" = ?', [value])
+        conn.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _incoming')
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.unregister("_incoming")
+
+
+def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Swap a whole (national) table atomically."""
+    conn.register("_incoming", frame)
+    try:
+        conn.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM _incoming')
+    finally:
+        conn.unregister("_incoming")
+
+
+def append(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Add rows to a history table (e.g. progress over time)."""
+    ensure_table(conn, table, frame)
+    conn.register("_incoming", frame)
+    try:
+        conn.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _incoming')
+    finally:
+        conn.unregister("_incoming")
+
+
+def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Downstream stages may run before any upstream wrote anything."""
+    return bool(conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()[0])
