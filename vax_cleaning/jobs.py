@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from vax_cleaning.partitions import province_partitions
-
 registry_job = dg.define_asset_job(
     "load_registry",
     selection=dg.AssetSelection.assets("registry_snapshot"),
@@ -15,6 +13,5 @@ registry_job = dg.define_asset_job(
 province_job = dg.define_asset_job(
     "clean_province",
     selection=dg.AssetSelection.all() - dg.AssetSelection.assets("registry_snapshot"),
-    partitions_def=province_partitions,
     description="Ingest, link, correct and report one province.",
 )

@@ -31,6 +31,7 @@ class RunOutcome:
     failed: list[str] = field(default_factory=list)
     registry_failed: bool = False
     unknown_folders: list[str] = field(default_factory=list)
+    duckdb_path: str = ""
 
     @property
     def succeeded(self) -> bool:
@@ -43,19 +44,36 @@ def dagster_instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
-def run_provinces(provinces: list[str] | None = None, instance: dg.DagsterInstance | None = None) -> RunOutcome:
+def run_config(data_dir: str, duckdb_path: str, run_date: str | None = None) -> dict:
+    """Resource config for one run: the same knobs a user sets in the UI's launchpad."""
+    landing = {"data_dir": data_dir, **({"run_date": run_date} if run_date else {})}
+    return {
+        **QUIET_CONSOLE,
+        "resources": {"landing": {"config": landing}, "duckdb": {"config": {"database": duckdb_path}}},
+    }
+
+
+def run_provinces(
+    provinces: list[str] | None = None,
+    instance: dg.DagsterInstance | None = None,
+    data_dir: str | None = None,
+    duckdb_path: str | None = None,
+    run_date: str | None = None,
+) -> RunOutcome:
     """Load the registry once, then clean each province partition; one failing province does not stop the others."""
     from vax_cleaning.definitions import defs
 
-    exports_dir = Path(settings.data_dir()) / "exports"
+    data_dir, duckdb_path = data_dir or settings.data_dir(), duckdb_path or settings.duckdb_path()
+    config = run_config(data_dir, duckdb_path, run_date)
+    exports_dir = Path(data_dir) / "exports"
     unknown = [code for code in provinces or [] if code not in province_names()]
     if unknown:
         raise UnknownProvinceError(f"not province codes: {unknown}; use the 2-digit GSO codes, e.g. 01 or 79")
     outcome = RunOutcome(provinces=provinces or provinces_with_exports(exports_dir),
-                         unknown_folders=unknown_province_folders(exports_dir))
+                         unknown_folders=unknown_province_folders(exports_dir), duckdb_path=duckdb_path)
     instance = instance or dagster_instance()
     registry = defs.resolve_job_def("load_registry").execute_in_process(
-        instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE
+        instance=instance, raise_on_error=False, run_config=config
     )
     if not registry.success:
         outcome.registry_failed = True
@@ -64,7 +82,7 @@ def run_provinces(provinces: list[str] | None = None, instance: dg.DagsterInstan
     province_job = defs.resolve_job_def("clean_province")
     for code in outcome.provinces:
         result = province_job.execute_in_process(
-            partition_key=partition_key(code), instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE
+            partition_key=partition_key(code), instance=instance, raise_on_error=False, run_config=config
         )
         if not result.success:
             outcome.failed.append(code)
@@ -80,7 +98,7 @@ def summary_table(outcome: RunOutcome) -> str:
         lines.append(f"WARNING: exports/{folder}/ is not a province code; its files were not ingested")
     header = f"{'province':<24}{'records':>10}{'accepted':>10}{'rejected':>10}  status"
     lines.append(header)
-    counts = _province_counts(outcome.provinces)
+    counts = _province_counts(outcome.provinces, outcome.duckdb_path)
     for code in outcome.provinces:
         accepted, rejected, statuses = counts.get(code, (0, 0, ""))
         state = "FAILED" if code in outcome.failed else "ok"
@@ -89,9 +107,8 @@ def summary_table(outcome: RunOutcome) -> str:
     return "\n".join(lines)
 
 
-def _province_counts(provinces: list[str]) -> dict[str, tuple[int, int, str]]:
+def _province_counts(provinces: list[str], path: str) -> dict[str, tuple[int, int, str]]:
     """(accepted, rejected, match-status summary) per province, read back from DuckDB."""
-    path = settings.duckdb_path()
     if not provinces or not Path(path).exists():
         return {}
     with duckdb.connect(path, read_only=True) as conn:

@@ -1,0 +1,58 @@
+"""The ingest assets through real Dagster runs: checks pass, tables land, reruns are idempotent."""
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from vax_cleaning.runner import run_provinces
+from vax_cleaning_tests.conftest import HEADER_VI, check_evaluations, write_export
+
+GOOD = "Nguyễn Văn Hùng,12/05/1980,Nam,079080001234,,\"Xã An Phú, Huyện Củ Chi\",Pfizer,2,15/08/2021,FA1234,Trạm Y tế An Phú"
+REGISTRY = "person_id,old_id,full_name,date_of_birth,gender,province_code,address\n079080001234,,Nguyễn Văn Hùng,1980-05-12,Nam,79,Củ Chi\n"
+
+
+def small_landing(landing: Path) -> Path:
+    (landing / "registry" / "2022-06-15").mkdir(parents=True)
+    (landing / "registry" / "2022-06-15" / "registry.csv").write_text(REGISTRY, encoding="utf-8")
+    write_export(landing, "79", "site1.csv", [HEADER_VI, GOOD, "", GOOD.replace("Pfizer", "???")])
+    write_export(landing, "01", "site1.csv", [HEADER_VI, GOOD.replace("15/08/2021", "16/08/2021")], encoding="cp1258")
+    return landing
+
+
+def table(path: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_run_ingests_every_province_and_checks_pass(landing: Path, tmp_path: Path):
+    small_landing(landing)
+    database = tmp_path / "warehouse.duckdb"
+    instance = dg.DagsterInstance.ephemeral()
+    outcome = run_provinces(instance=instance, data_dir=str(landing), duckdb_path=str(database), run_date="2022-06-20")
+    assert outcome.succeeded and outcome.provinces == ["01", "79"]
+    assert table(database, "SELECT province_code, count(*) FROM raw_dose_exports GROUP BY 1 ORDER BY 1") == [("01", 1), ("79", 1)]
+    assert table(database, "SELECT source_row, reason_code FROM rejected_rows ORDER BY 1") == [(2, "blank"), (3, "unknown_vaccine")]
+    evaluations = check_evaluations(instance)
+    assert len(evaluations) == 2 * 3 + 3 and all(e.passed for e in evaluations)
+
+
+def test_rerun_gives_the_same_tables(landing: Path, tmp_path: Path):
+    small_landing(landing)
+    database = tmp_path / "warehouse.duckdb"
+    query = "SELECT * FROM raw_dose_exports ORDER BY source_file, source_row"
+    run_provinces(data_dir=str(landing), duckdb_path=str(database), run_date="2022-06-20")
+    first = table(database, query), table(database, "SELECT * FROM rejected_rows ORDER BY ALL")
+    run_provinces(data_dir=str(landing), duckdb_path=str(database), run_date="2022-06-20")
+    assert (table(database, query), table(database, "SELECT * FROM rejected_rows ORDER BY ALL")) == first
+
+
+def test_unknown_province_folder_fails_the_check_by_name(landing: Path, tmp_path: Path):
+    small_landing(landing)
+    write_export(landing, "HN", "site1.csv", [HEADER_VI, GOOD])
+    instance = dg.DagsterInstance.ephemeral()
+    outcome = run_provinces(["79"], instance=instance, data_dir=str(landing), duckdb_path=str(tmp_path / "w.duckdb"))
+    assert outcome.unknown_folders == ["HN"]
+    failed = [evaluation for evaluation in check_evaluations(instance) if not evaluation.passed]
+    assert [e.check_name for e in failed] == ["known_province_folders"]
+    assert failed[0].metadata["unknown_folders"].value == ["HN"]
