@@ -41,21 +41,25 @@ def birth_date_columns(cell: pl.Expr, run_year: int) -> list[pl.Expr]:
 
 
 def id_columns(cell: pl.Expr) -> list[pl.Expr]:
-    """id_number (12-digit CCCD or 9-digit CMND), id_kind and id_issue; never 'repairs' a lossy value."""
+    """id_number (12-digit CCCD or 9-digit CMND), id_kind and id_issue; never 'repairs' a lossy value.
+
+    Excel drops every leading zero: a CCCD born in provinces 01-09 starts '00' and comes back with
+    10 digits, any other CCCD with 11, a CMND starting with 0 with 8. Padding those is safe; a value
+    in scientific notation has lost digits and is flagged, never guessed.
+    """
     cell = cell.str.replace(r"^(\d{6,12})\.0+$", "${1}")  # a number written by a spreadsheet as 79123456789.0
     digits = cell.str.replace_all(_ID_PUNCTUATION, "")
     is_scientific = cell.str.contains(_SCIENTIFIC)
-    length = pl.when(digits.str.contains(r"^\d+$")).then(digits.str.len_chars())
+    length = pl.when(~is_scientific & digits.str.contains(r"^\d+$")).then(digits.str.len_chars())
+    kind = pl.when(length.is_between(10, 12)).then(pl.lit("cccd")).when(length.is_between(8, 9)).then(pl.lit("cmnd"))
+    full_length = pl.when(kind == "cccd").then(12).otherwise(9)
     issue = (
         pl.when(cell.is_null()).then(pl.lit("missing"))
         .when(is_scientific).then(pl.lit("scientific_notation"))
-        .when(length.is_in([11, 8])).then(pl.lit("leading_zero_restored"))
-        .when(length.is_in([12, 9])).then(pl.lit(None, pl.String))
-        .otherwise(pl.lit("malformed"))
+        .when(kind.is_null()).then(pl.lit("malformed"))
+        .when(length < full_length).then(pl.lit("leading_zero_restored"))
     )
-    usable = ~is_scientific & length.is_in([8, 9, 11, 12])
-    number = pl.when(usable & length.is_in([11, 8])).then("0" + digits).when(usable).then(digits)
-    kind = pl.when(usable & length.is_in([11, 12])).then(pl.lit("cccd")).when(usable).then(pl.lit("cmnd"))
+    number = pl.when(kind.is_not_null()).then(digits.str.zfill(full_length))
     return [number.alias("id_number"), kind.alias("id_kind"), issue.alias("id_issue")]
 
 

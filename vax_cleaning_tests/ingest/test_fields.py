@@ -55,6 +55,7 @@ def test_impossible_birth_year_is_unknown_not_an_error():
         ("079.080.001.234", "079080001234", "cccd", None),
         ("79080001234", "079080001234", "cccd", "leading_zero_restored"),
         ("79080001234.0", "079080001234", "cccd", "leading_zero_restored"),
+        ("1195000001", "001195000001", "cccd", "leading_zero_restored"),
         ("7.90800E+10", None, None, "scientific_notation"),
         ("7,9080E+10", None, None, "scientific_notation"),
         ("025123456", "025123456", "cmnd", None),
