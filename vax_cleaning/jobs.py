@@ -12,6 +12,12 @@ registry_job = dg.define_asset_job(
 
 province_job = dg.define_asset_job(
     "clean_province",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets("registry_snapshot"),
+    selection=dg.AssetSelection.assets("raw_dose_exports", "matched_records", "correction_sets", "province_progress"),
     description="Ingest, link, correct and report one province.",
+)
+
+national_job = dg.define_asset_job(
+    "national_rollup",
+    selection=dg.AssetSelection.assets("passport_ready"),
+    description="Recompute national tables (passport readiness) from every province's matched records.",
 )

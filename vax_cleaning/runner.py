@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
-import duckdb
+from dagster_duckdb import DuckDBResource
 
 from vax_cleaning import settings
 from vax_cleaning.ingest.exports import provinces_with_exports, unknown_province_folders
@@ -32,11 +32,12 @@ class RunOutcome:
     registry_failed: bool = False
     unknown_folders: list[str] = field(default_factory=list)
     duckdb_path: str = ""
+    national_failed: bool = False
 
     @property
     def succeeded(self) -> bool:
         """Every requested partition (and the registry) materialized."""
-        return not self.failed and not self.registry_failed
+        return not self.failed and not self.registry_failed and not self.national_failed
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -86,6 +87,10 @@ def run_provinces(
         )
         if not result.success:
             outcome.failed.append(code)
+    national = defs.resolve_job_def("national_rollup").execute_in_process(
+        instance=instance, raise_on_error=False, run_config=config
+    )
+    outcome.national_failed = not national.success
     return outcome
 
 
@@ -111,12 +116,12 @@ def _province_counts(provinces: list[str], path: str) -> dict[str, tuple[int, in
     """(accepted, rejected, match-status summary) per province, read back from DuckDB."""
     if not provinces or not Path(path).exists():
         return {}
-    with duckdb.connect(path, read_only=True) as conn:
+    with DuckDBResource(database=path).get_connection() as conn:  # same settings as the runs' connections
         tables = {row[0] for row in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         result: dict[str, tuple[int, int, str]] = {}
         for code in provinces:
-            accepted = conn.execute("SELECT count(*) FROM raw_dose_exports WHERE province_code = ?", [code]).fetchone()[0] if "raw_dose_exports" in tables else 0
-            rejected = conn.execute("SELECT count(*) FROM rejected_rows WHERE province_code = ?", [code]).fetchone()[0] if "rejected_rows" in tables else 0
+            accepted = conn.execute("SELECT count(*) FROM raw_dose_exports WHERE province_code = ?", [code]).fetchall()[0][0] if "raw_dose_exports" in tables else 0
+            rejected = conn.execute("SELECT count(*) FROM rejected_rows WHERE province_code = ?", [code]).fetchall()[0][0] if "rejected_rows" in tables else 0
             statuses = ""
             if "matched_records" in tables:
                 rows = conn.execute("SELECT match_status, count(*) FROM matched_records WHERE province_code = ? GROUP BY 1 ORDER BY 1", [code]).fetchall()

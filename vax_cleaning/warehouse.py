@@ -50,4 +50,11 @@ def append(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Downstream stages may run before any upstream wrote anything."""
-    return bool(conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()[0])
+    sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = ?"
+    return bool(conn.execute(sql, [table]).fetchall()[0][0])  # fetch fully: duckdb 2 forbids work while a result is open
+
+
+def read_frame(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
+    """Query result as a polars frame (duckdb 2 offers .pl() on relations, not on executed cursors)."""
+    return conn.sql(sql, params=params).pl()
+

@@ -49,7 +49,7 @@ def raw_dose_exports(context: dg.AssetExecutionContext, landing: LandingFolder, 
                        GROUP BY ALL HAVING count(*) > 1)),
                       (SELECT count(*) FROM raw_dose_exports WHERE province_code = $1 AND vaccination_date IS NULL)""",
             [code],
-        ).fetchone()
+        ).fetchall()[0]
     accepted_rows, rejected_rows, duplicated_identities, undated = stored
     file_records = int(exports.files["records"].sum())
     unknown_folders = unknown_province_folders(landing.exports_dir)
@@ -116,7 +116,7 @@ def registry_snapshot(context: dg.AssetExecutionContext, landing: LandingFolder,
         warehouse.replace_table(conn, "registry_rejected_rows", snapshot.rejected)
         duplicates, malformed = conn.execute(
             "SELECT count(*) - count(DISTINCT person_id), count(*) FILTER (WHERE NOT regexp_full_match(person_id, '\\d{12}')) FROM registry_snapshot"
-        ).fetchone()
+        ).fetchall()[0]
     people = snapshot.people
     year_disagrees = int((~people["id_birth_year_agrees"]).sum() or 0)
     gender_disagrees = int((~people["id_gender_agrees"]).sum() or 0)

@@ -1,0 +1,175 @@
+"""Linkage stage: matched records and correction sets per province, passport readiness nationally."""
+
+import dagster as dg
+import duckdb
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from vax_cleaning import warehouse
+from vax_cleaning.assets.ingest import OWNERS
+from vax_cleaning.assets.metadata import counts_by, table_metadata
+from vax_cleaning.linkage import link_doses, passport_ready as eligibility
+from vax_cleaning.partitions import province_code, province_partitions
+
+MATCH_STATUSES = ("verified", "corrected", "review", "unmatched", "duplicate")
+LINKED_STATUSES = ("verified", "corrected")
+
+MATCH_CHECKS = [
+    dg.AssetCheckSpec("every_record_matched_once", asset="matched_records", blocking=True,
+                      description="Each accepted record of the province has exactly one matched_records row; no record is both matched and rejected."),
+    dg.AssetCheckSpec("status_domain", asset="matched_records", blocking=True,
+                      description="match_status is one of the contract's five; person_id is set exactly for verified, corrected and duplicate."),
+    dg.AssetCheckSpec("corrections_reference_people_and_records", asset="correction_sets", blocking=True,
+                      description="Every correction names an existing registry person and a real dose record; every corrected record has an auto correction."),
+]
+
+_OTHER_LINKED_SQL = """
+    SELECT m.source_file, m.source_row, m.person_id, d.vaccination_date, d.vaccine_code
+    FROM matched_records m JOIN raw_dose_exports d USING (source_file, source_row)
+    WHERE m.province_code <> ? AND m.match_status IN ('verified', 'corrected')
+"""
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("matched_records", deps=["raw_dose_exports", "registry_snapshot"], group_name="linkage",
+                     kinds={"polars", "duckdb"}, owners=OWNERS,
+                     description="One row per accepted dose record: match_status, the registry person_id it is linked "
+                     "to, match_score, and the per-field comparison levels and rule that decided it."),
+        dg.AssetSpec("correction_sets", deps=["matched_records"], group_name="linkage",
+                     kinds={"polars", "duckdb"}, owners=OWNERS,
+                     description="One row per proposed field correction (registry value replaces the export's), "
+                     "applied automatically (action=auto) or left to a reviewer (action=review)."),
+    ],
+    partitions_def=province_partitions,
+    check_specs=MATCH_CHECKS,
+)
+def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+    """Links one province's records against the national registry; cross-province duplicates settle here."""
+    code = province_code(context.partition_key)
+    with duckdb.get_connection() as conn:
+        doses = warehouse.read_frame(conn, "SELECT * FROM raw_dose_exports WHERE province_code = ?", [code])
+        registry = warehouse.read_frame(conn, "SELECT * FROM registry_snapshot")
+        snapshot_date = registry["snapshot_date"].max()
+        other_linked = warehouse.read_frame(conn, _OTHER_LINKED_SQL, [code]) if warehouse.table_exists(conn, "matched_records") else None
+    result = link_doses(doses, registry, other_linked=other_linked)
+    matched = result.matched.with_columns(registry_snapshot_date=pl.lit(snapshot_date))
+    corrections = result.corrections.with_columns(province_code=pl.lit(code))
+    with duckdb.get_connection() as conn:
+        warehouse.replace_where(conn, "matched_records", matched, "province_code", code)
+        warehouse.replace_where(conn, "correction_sets", corrections, "province_code", code)
+        _supersede(conn, result.superseded)
+        checks = _check_results(conn, code)
+    context.log.info(f"province {code}: {matched.height} records matched; {counts_by(matched, 'match_status')}")
+    yield dg.MaterializeResult(
+        asset_key="matched_records",
+        metadata={
+            **table_metadata(matched, "matched_records"),
+            "by_status": counts_by(matched, "match_status"),
+            "by_rule": counts_by(matched, "rule"),
+            "registry_snapshot_date": str(snapshot_date),
+            "other_province_records_superseded": result.superseded.height,
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="correction_sets",
+        metadata={
+            **table_metadata(corrections, "correction_sets"),
+            "by_field": counts_by(corrections, "field"),
+            "by_rule": counts_by(corrections, "rule"),
+            "by_action": counts_by(corrections, "action"),
+        },
+    )
+    yield from checks
+
+
+def _supersede(conn: duckdb.DuckDBPyConnection, superseded: pl.DataFrame) -> None:
+    """Other provinces' copies of a dose whose keeper is in this province become duplicates."""
+    if superseded.is_empty():
+        return
+    conn.register("_superseded", superseded)
+    conn.execute("""
+        UPDATE matched_records m SET match_status = 'duplicate', rule = 'DUPLICATE',
+               duplicate_of_file = s.duplicate_of_file, duplicate_of_row = s.duplicate_of_row
+        FROM _superseded s WHERE m.source_file = s.source_file AND m.source_row = s.source_row""")
+    conn.execute("""DELETE FROM correction_sets c USING _superseded s
+                    WHERE c.source_file = s.source_file AND c.source_row = s.source_row""")
+    conn.unregister("_superseded")
+
+
+def _check_results(conn: duckdb.DuckDBPyConnection, code: str) -> list[dg.AssetCheckResult]:
+    """The linkage invariants, verified on what was actually written."""
+    counts = conn.execute(
+        """SELECT
+             (SELECT count(*) FROM raw_dose_exports WHERE province_code = $1),
+             (SELECT count(*) FROM matched_records WHERE province_code = $1),
+             (SELECT count(DISTINCT (source_file, source_row)) FROM matched_records WHERE province_code = $1),
+             (SELECT count(*) FROM matched_records m JOIN rejected_rows r USING (source_file, source_row) WHERE m.province_code = $1),
+             (SELECT count(*) FROM matched_records WHERE province_code = $1 AND match_status NOT IN ('verified','corrected','review','unmatched','duplicate')),
+             (SELECT count(*) FROM matched_records WHERE province_code = $1
+                AND (person_id IS NOT NULL) <> (match_status IN ('verified','corrected','duplicate'))),
+             (SELECT count(*) FROM correction_sets c WHERE province_code = $1
+                AND NOT EXISTS (SELECT 1 FROM registry_snapshot p WHERE p.person_id = c.person_id)),
+             (SELECT count(*) FROM correction_sets c WHERE province_code = $1
+                AND NOT EXISTS (SELECT 1 FROM raw_dose_exports d WHERE d.source_file = c.source_file AND d.source_row = c.source_row)),
+             (SELECT count(*) FROM matched_records m WHERE province_code = $1 AND match_status = 'corrected'
+                AND NOT EXISTS (SELECT 1 FROM correction_sets c WHERE c.source_file = m.source_file
+                                AND c.source_row = m.source_row AND c.action = 'auto'))""",
+        [code],
+    ).fetchall()[0]
+    accepted, matched, distinct, also_rejected, bad_status, person_mismatch, no_person, no_record, corrected_without_fix = counts
+    return [
+        dg.AssetCheckResult(
+            asset_key="matched_records", check_name="every_record_matched_once",
+            passed=accepted == matched == distinct and also_rejected == 0,
+            metadata={"accepted": accepted, "matched": matched, "distinct": distinct, "also_rejected": also_rejected},
+        ),
+        dg.AssetCheckResult(
+            asset_key="matched_records", check_name="status_domain",
+            passed=bad_status == 0 and person_mismatch == 0,
+            metadata={"unknown_status": bad_status, "person_id_inconsistent": person_mismatch},
+        ),
+        dg.AssetCheckResult(
+            asset_key="correction_sets", check_name="corrections_reference_people_and_records",
+            passed=no_person == 0 and no_record == 0 and corrected_without_fix == 0,
+            metadata={"unknown_person": no_person, "unknown_record": no_record,
+                      "corrected_without_auto_correction": corrected_without_fix},
+        ),
+    ]
+
+
+PASSPORT_CHECKS = [
+    dg.AssetCheckSpec("one_row_per_linked_person", asset="passport_ready", blocking=True,
+                      description="Exactly the people with at least one verified or corrected dose, once each."),
+]
+
+
+@dg.asset(
+    deps=["matched_records"],
+    group_name="passport",
+    kinds={"polars", "duckdb"},
+    owners=OWNERS,
+    check_specs=PASSPORT_CHECKS,
+    automation_condition=dg.AutomationCondition.eager(),
+    description="One row per linked person (national): doses_linked and whether the linked doses complete the "
+    "primary series of the person's first vaccine, i.e. whether a passport can be signed.",
+)
+def passport_ready(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """National: a person's doses may be spread over several provinces."""
+    with duckdb.get_connection() as conn:
+        linked = warehouse.read_frame(conn, """
+            SELECT m.person_id, m.match_status, d.vaccination_date, d.dose_number, d.vaccine_code
+            FROM matched_records m JOIN raw_dose_exports d USING (source_file, source_row)
+            WHERE m.match_status IN ('verified', 'corrected')""")
+        ready = eligibility(linked)
+        warehouse.replace_table(conn, "passport_ready", ready)
+        expected, stored, distinct = conn.execute("""
+            SELECT (SELECT count(DISTINCT person_id) FROM matched_records WHERE match_status IN ('verified','corrected')),
+                   (SELECT count(*) FROM passport_ready), (SELECT count(DISTINCT person_id) FROM passport_ready)""").fetchall()[0]
+    eligible = int(ready["eligible"].sum())
+    context.log.info(f"passport_ready: {ready.height} linked people, {eligible} eligible")
+    return dg.MaterializeResult(
+        metadata={**table_metadata(ready, "passport_ready"), "eligible": eligible, "not_yet_eligible": ready.height - eligible},
+        check_results=[dg.AssetCheckResult(check_name="one_row_per_linked_person", passed=expected == stored == distinct,
+                                           metadata={"linked_people": expected, "rows": stored, "distinct": distinct})],
+    )

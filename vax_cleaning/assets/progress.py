@@ -1,0 +1,105 @@
+"""Reporting stage: per-province progress of the clean-up, kept as a time series."""
+
+from datetime import datetime, timezone
+
+import dagster as dg
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from vax_cleaning import warehouse
+from vax_cleaning.assets.ingest import OWNERS
+from vax_cleaning.assets.metadata import table_metadata
+from vax_cleaning.ingest.reported import reported_doses
+from vax_cleaning.partitions import province_code, province_partitions
+from vax_cleaning.resources import LandingFolder
+
+STATUS_COLUMNS = ("verified", "corrected", "review", "unmatched", "duplicate", "rejected")
+"""The six outcomes that add up to doses_total."""
+
+_COUNTS_SQL = """
+    SELECT
+      (SELECT count(*) FROM matched_records WHERE province_code = $1 AND match_status = 'verified')  AS verified,
+      (SELECT count(*) FROM matched_records WHERE province_code = $1 AND match_status = 'corrected') AS corrected,
+      (SELECT count(*) FROM matched_records WHERE province_code = $1 AND match_status = 'review')    AS review,
+      (SELECT count(*) FROM matched_records WHERE province_code = $1 AND match_status = 'unmatched') AS unmatched,
+      (SELECT count(*) FROM matched_records WHERE province_code = $1 AND match_status = 'duplicate') AS duplicate,
+      (SELECT count(*) FROM rejected_rows   WHERE province_code = $1 AND source_row > 0)             AS rejected,
+      (SELECT coalesce(sum(records), 0) FROM export_files WHERE province_code = $1)                  AS records_in_files
+"""
+
+PROGRESS_CHECKS = [
+    dg.AssetCheckSpec("totals_add_up", asset="province_progress", blocking=True,
+                      description="doses_total equals the six status counts summed and the records counted in the files."),
+]
+
+
+@dg.asset(
+    deps=["matched_records", "raw_dose_exports"],
+    partitions_def=province_partitions,
+    group_name="reporting",
+    kinds={"duckdb"},
+    owners=OWNERS,
+    check_specs=PROGRESS_CHECKS,
+    description="Per-province counts by outcome, one row per run in which they changed (a time series of the "
+    "clean-up), with the doses sites reported beside the doses recorded.",
+)
+def province_progress(context: dg.AssetExecutionContext, landing: LandingFolder, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Appends a row only when the counts changed, so a rerun leaves the table as it was."""
+    code = province_code(context.partition_key)
+    tallies = reported_doses(landing.reported_dir).filter(pl.col("province_code") == code)
+    reported = int(tallies["doses_reported"].item()) if tallies.height else None
+    with duckdb.get_connection() as conn:
+        counts = warehouse.read_frame(conn, _COUNTS_SQL, [code]).row(0, named=True)
+        records_in_files = counts.pop("records_in_files")
+        row = progress_row(code, counts, reported)
+        appended = append_if_changed(conn, row)
+        conn.execute(NATIONAL_PROGRESS_VIEW)
+    total = row["doses_total"].item()
+    return dg.MaterializeResult(
+        metadata={
+            **table_metadata(row, "province_progress"),
+            "appended": appended,
+            **{name: int(value) for name, value in counts.items()},
+            "doses_total": total,
+            "doses_reported": reported,
+            "share_linked": round((counts["verified"] + counts["corrected"]) / max(total, 1), 4),
+        },
+        check_results=[dg.AssetCheckResult(
+            check_name="totals_add_up", passed=total == records_in_files,
+            metadata={"doses_total": total, "records_in_files": int(records_in_files)},
+        )],
+    )
+
+
+def progress_row(code: str, counts: dict[str, int], reported: int | None) -> pl.DataFrame:
+    """One point of the time series, stamped with the run's time (UTC)."""
+    return pl.DataFrame(
+        {"province_code": [code], "as_of": [datetime.now(timezone.utc).replace(tzinfo=None)],
+         "doses_total": [sum(counts.values())], **{c: [counts[c]] for c in STATUS_COLUMNS}, "doses_reported": [reported]},
+        schema={"province_code": pl.String, "as_of": pl.Datetime("us"), "doses_total": pl.Int64,
+                **{c: pl.Int64 for c in STATUS_COLUMNS}, "doses_reported": pl.Int64},
+    )
+
+
+def append_if_changed(conn, row: pl.DataFrame) -> bool:
+    """History keeps every change; an identical rerun adds nothing (idempotent materialization)."""
+    warehouse.ensure_table(conn, "province_progress", row)
+    latest = warehouse.read_frame(
+        conn, "SELECT * FROM province_progress WHERE province_code = ? ORDER BY as_of DESC LIMIT 1", [row["province_code"].item()]
+    )
+    compared = ["doses_total", *STATUS_COLUMNS, "doses_reported"]
+    if latest.height and latest.select(compared).cast(pl.Int64).equals(row.select(compared)):
+        return False
+    warehouse.append(conn, "province_progress", row)
+    return True
+
+
+NATIONAL_PROGRESS_VIEW = """
+    CREATE OR REPLACE VIEW national_progress AS
+    SELECT max(as_of) AS as_of, count(*) AS provinces, sum(doses_total) AS doses_total,
+           sum(verified) AS verified, sum(corrected) AS corrected, sum(review) AS review,
+           sum(unmatched) AS unmatched, sum(duplicate) AS duplicate, sum(rejected) AS rejected,
+           sum(doses_reported) AS doses_reported
+    FROM (SELECT * FROM province_progress QUALIFY row_number() OVER (PARTITION BY province_code ORDER BY as_of DESC) = 1)
+"""
+"""National roll-up: the latest point of every province, summed."""

@@ -1,0 +1,225 @@
+"""Candidate generation: which registry persons a dose record is compared with.
+
+Exact ID lookup first (CCCD = person_id, CMND = old_id). Records the ID does not settle are
+blocked: several rules each emit a key per record and per registry person, and a record meets
+every person sharing one of its keys. Each rule tolerates one kind of recording error:
+
+| rule | key | still finds the person when the record has ... |
+|---|---|---|
+| name_year_month | name key, year, month | a wrong day |
+| name_year_day | name key, year, day | a wrong month |
+| name_year_daymonth | name key, year, {day, month} unordered | day and month swapped |
+| name_monthday | name key, month, day | a wrong birth year |
+| dob_given | full DOB, given name | a typo or omission in family/middle name |
+| dob_family_middle | full DOB, family + middle name | a typo in the given name |
+| name_year_partial_record | name key, year (record year-only or 01/01) | a year-only / placeholder DOB |
+| name_year_partial_registry | name key, year (registry year-only) | a registry with the year only |
+| cccd_window_* / cmnd_window_* | the ID with a 4-digit (CCCD) or 3-digit (CMND) window masked | one wrong digit or two adjacent digits swapped |
+
+The ID windows overlap so that any adjacent transposition lies inside one window. Keys are
+64-bit hashes of the key columns (plus the rule id); a hash collision only adds a pair that the
+comparisons then reject. Blocks holding more than `max_block_size` registry persons (very common
+names with a year-only DOB) are not expanded: the records that hit them are flagged `truncated`
+and the classifier will not auto-link them through candidate search.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+HASH_SEED = 2021
+"""Any fixed seed: record and registry keys are hashed in the same process."""
+
+
+@dataclass(frozen=True)
+class BlockingRule:
+    """One blocking rule: the key parts on each side and which rows take part."""
+
+    name: str
+    """Short name (documentation and debugging)."""
+    rule_id: int
+    """Mixed into the hash so equal values under different rules never meet."""
+    record_parts: tuple[pl.Expr, ...]
+    """Key parts computed on record features."""
+    registry_parts: tuple[pl.Expr, ...]
+    """Key parts computed on registry features (same types, same order)."""
+    record_filter: pl.Expr | None = None
+    """Extra condition for a record to emit this key (rows with a NULL part never emit)."""
+    registry_filter: pl.Expr | None = None
+    """Extra condition for a registry person to emit this key."""
+    id_window: bool = False
+    """True for the near-miss ID rules: their pairs are kept only if the IDs are one edit apart."""
+
+
+def _both(*parts: pl.Expr) -> dict[str, tuple[pl.Expr, ...]]:
+    """Same key parts on both sides."""
+    return {"record_parts": parts, "registry_parts": parts}
+
+
+def _masked(column: str, start: int, end: int) -> pl.Expr:
+    """The ID with digits [start, end) removed."""
+    return pl.concat_str(pl.col(column).str.slice(0, start), pl.col(column).str.slice(end))
+
+
+_NAME = pl.col("name_key")
+_YEAR, _MONTH, _DAY = pl.col("birth_year"), pl.col("birth_month"), pl.col("birth_day")
+_PARTIAL_DOB = _MONTH.is_null() | ((_MONTH == 1) & (_DAY == 1))
+
+CCCD_WINDOWS = ((0, 4), (3, 7), (6, 10), (8, 12))
+"""Masked windows of a 12-digit CCCD; every adjacent digit pair lies inside one of them."""
+CMND_WINDOWS = ((0, 3), (2, 5), (4, 7), (6, 9))
+"""Masked windows of a 9-digit CMND, same property."""
+
+BLOCKING_RULES: tuple[BlockingRule, ...] = (
+    BlockingRule("name_year_month", 1, **_both(_NAME, _YEAR, _MONTH)),
+    BlockingRule("name_year_day", 2, **_both(_NAME, _YEAR, _DAY)),
+    BlockingRule(
+        "name_year_daymonth", 3, **_both(_NAME, _YEAR, pl.min_horizontal(_DAY, _MONTH), pl.max_horizontal(_DAY, _MONTH))
+    ),
+    BlockingRule("name_monthday", 4, **_both(_NAME, _MONTH, _DAY)),
+    BlockingRule("dob_given", 5, **_both(_YEAR, _MONTH, _DAY, pl.col("given_key"))),
+    BlockingRule("dob_family_middle", 6, **_both(_YEAR, _MONTH, _DAY, pl.col("family_key"), pl.col("middle_key"))),
+    BlockingRule("name_year_partial_record", 7, **_both(_NAME, _YEAR), record_filter=_PARTIAL_DOB),
+    BlockingRule("name_year_partial_registry", 8, **_both(_NAME, _YEAR), registry_filter=_MONTH.is_null()),
+    *(
+        BlockingRule(
+            f"cccd_window_{start}_{end}",
+            20 + i,
+            record_parts=(_masked("id_number", start, end),),
+            registry_parts=(_masked("person_id", start, end),),
+            record_filter=pl.col("id_kind") == "cccd",
+            id_window=True,
+        )
+        for i, (start, end) in enumerate(CCCD_WINDOWS)
+    ),
+    *(
+        BlockingRule(
+            f"cmnd_window_{start}_{end}",
+            30 + i,
+            record_parts=(_masked("id_number", start, end),),
+            registry_parts=(_masked("old_id", start, end),),
+            record_filter=pl.col("id_kind") == "cmnd",
+            id_window=True,
+        )
+        for i, (start, end) in enumerate(CMND_WINDOWS)
+    ),
+)
+
+
+def _keys(features: pl.LazyFrame, index: str, rule: BlockingRule, parts: tuple[pl.Expr, ...], extra: pl.Expr | None) -> pl.LazyFrame:
+    """(index, block_hash, id_window) rows of one rule for one side."""
+    named = [part.alias(f"k{i}") for i, part in enumerate(parts)]
+    keep = pl.all_horizontal([pl.col(f"k{i}").is_not_null() for i in range(len(parts))])
+    if extra is not None:
+        keep = keep & extra.fill_null(False)
+    return (
+        features.with_columns(named)
+        .filter(keep)
+        .select(
+            index,
+            pl.struct(pl.lit(rule.rule_id, pl.UInt8).alias("rule"), *[pl.col(f"k{i}") for i in range(len(parts))])
+            .hash(seed=HASH_SEED)
+            .alias("block_hash"),
+            pl.lit(rule.id_window).alias("id_window"),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class BlockIndex:
+    """The registry side of blocking, built once per linkage call."""
+
+    keys: pl.DataFrame
+    """block_hash (UInt64), _reg (UInt32): persons of every block small enough to expand."""
+    oversized: pl.DataFrame
+    """block_hash of blocks with more than max_block_size persons."""
+
+
+def build_block_index(people: pl.DataFrame, max_block_size: int, wanted: pl.Series | None = None) -> BlockIndex:
+    """Hash every registry person under every rule; set aside blocks too large to expand.
+
+    With `wanted` (the block hashes of the records to link), only those blocks are kept: the
+    index then holds a few million rows instead of ~15 per registry person.
+    """
+    lazy = people.lazy()
+    wanted_list = None if wanted is None else wanted.unique().implode()
+    kept, oversized = [], []
+    for rule in BLOCKING_RULES:
+        keys = _keys(lazy, "_reg", rule, rule.registry_parts, rule.registry_filter).select("block_hash", "_reg")
+        if wanted_list is not None:
+            keys = keys.filter(pl.col("block_hash").is_in(wanted_list))
+        keys = keys.with_columns(block_size=pl.len().over("block_hash")).collect()
+        oversized.append(keys.filter(pl.col("block_size") > max_block_size).select("block_hash").unique())
+        kept.append(keys.filter(pl.col("block_size") <= max_block_size).select("block_hash", "_reg"))
+    return BlockIndex(keys=pl.concat(kept), oversized=pl.concat(oversized))
+
+
+def record_block_keys(records: pl.DataFrame) -> pl.DataFrame:
+    """(_rec, block_hash, id_window) for every rule a record takes part in."""
+    lazy = records.lazy()
+    return pl.concat([_keys(lazy, "_rec", rule, rule.record_parts, rule.record_filter) for rule in BLOCKING_RULES]).collect()
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Blocking output for a set of records."""
+
+    pairs: pl.DataFrame
+    """_rec, _reg, only_id_window (True when the pair came from an ID window rule only)."""
+    truncated: pl.DataFrame
+    """_rec of records that hit an oversized block."""
+
+
+def blocked_pairs(records: pl.DataFrame, index: BlockIndex) -> Candidates:
+    """Candidate pairs of `records` (record features) through every blocking rule."""
+    keys = record_block_keys(records)
+    pairs = (
+        keys.join(index.keys, on="block_hash", how="inner")
+        .group_by("_rec", "_reg")
+        .agg(only_id_window=pl.col("id_window").all())
+    )
+    truncated = keys.join(index.oversized, on="block_hash", how="semi").select("_rec").unique()
+    return Candidates(pairs=pairs, truncated=truncated)
+
+
+def exact_id_pairs(records: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
+    """(_rec, _reg) where the record's CCCD is a person_id or its CMND is an old_id."""
+    cccd = records.filter(pl.col("id_kind") == "cccd").join(
+        people.select("_reg", "person_id"), left_on="id_number", right_on="person_id", how="inner"
+    )
+    cmnd = records.filter(pl.col("id_kind") == "cmnd").join(
+        people.filter(pl.col("old_id").is_not_null()).select("_reg", "old_id"),
+        left_on="id_number",
+        right_on="old_id",
+        how="inner",
+    )
+    return pl.concat([cccd.select("_rec", "_reg"), cmnd.select("_rec", "_reg")])
+
+
+RECORD_PAIR_COLUMNS = (
+    "name_canon", "name_key", "name_has_diacritics", "family_key", "middle_key", "given_key", "name_token_count",
+    "birth_year", "birth_month", "birth_day", "gender", "id_number", "id_kind",
+)  # fmt: skip
+"""Record columns a pair carries (prefixed r_)."""
+
+PERSON_PAIR_COLUMNS = (
+    "person_id", "old_id", "name_canon", "name_key", "family_key", "middle_key", "given_key", "name_token_count",
+    "birth_year", "birth_month", "birth_day", "gender",
+)  # fmt: skip
+"""Registry columns a pair carries (prefixed p_)."""
+
+
+def gather_pairs(pairs: pl.DataFrame, records: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
+    """Pair frame with both sides' features side by side (r_*, p_*), by positional gather (no hash join)."""
+    rec_side = records.select(RECORD_PAIR_COLUMNS)[pairs["_rec"]]
+    reg_side = people.select(PERSON_PAIR_COLUMNS)[pairs["_reg"]]
+    return pl.concat(
+        [
+            pairs,
+            rec_side.rename({c: f"r_{c}" for c in RECORD_PAIR_COLUMNS}),
+            reg_side.rename({c: f"p_{c}" for c in PERSON_PAIR_COLUMNS}),
+        ],
+        how="horizontal",
+    )

@@ -1,0 +1,358 @@
+"""The linkage cascade: score candidate pairs, pick a person or send the record to review.
+
+Scoring is Fellegi-Sunter style: every comparison level carries a log2 Bayes factor (a
+*weight*); a pair's match weight is `prior_log2_odds` plus the weights of its four levels, and
+`match_score = 1 / (1 + 2 ** -weight)`. Weights rank candidates and measure the margin between
+them; the *gates* below say which disagreements may ever be corrected automatically.
+
+Cascade for one record (pairs: the ID owner(s) and every blocked candidate):
+
+1. **ID decides** -- exactly one registry person owns the record's ID (CCCD = person_id,
+   CMND = old_id), the pair passes the gate, and no other candidate agrees better on name,
+   DOB and gender (weights without the ID) -> linked to the owner (`ID_MATCH`). With an ID that
+   exactly matches one of two look-alikes (twins, common names), that ID decides.
+   If another candidate agrees better -> `review` (`ID_CONFLICT`).
+2. **Candidate search** (no ID, ID unknown/malformed, or its owner fails the gate: a relative's
+   ID or a typo hitting another real person -- never corrected to the owner) -> the best
+   candidate is linked (`CANDIDATE_MATCH`) only if it passes the gate, its score is at least
+   `min_auto_score`, it leads the runner-up by `min_auto_margin` weight, at most one registry
+   person fits name + DOB exactly, and none of the record's blocks was truncated.
+3. Otherwise `review` with `candidate_person_id` when the best candidate scores at least
+   `min_review_score` (rule says why: `ID_CONFLICT`, `AMBIGUOUS_NAME_DOB`, `BLOCK_TOO_LARGE`,
+   `ID_OWNER_MISMATCH`, `LOW_MARGIN`, `WEAK_CANDIDATE`), else `unmatched`
+   (`NO_CANDIDATE`, `NO_PLAUSIBLE_CANDIDATE`).
+
+Gate ("disagreement explained by recording errors in name OR birth date, not both"): neither
+name nor DOB is `different`; at most one of {name, DOB, gender} is at a weak level (name typo or
+middle name missing; DOB swapped/one digit/year off by one/01-01 placeholder; gender disagrees);
+a missing name or DOB is accepted only with an exact ID and the other field exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from vax_cleaning.linkage.compare import DobLevel, GenderLevel, IdLevel, NameLevel, compare_pairs
+
+
+@dataclass(frozen=True)
+class LinkageSettings:
+    """Thresholds and weights of the linkage; plain frozen data."""
+
+    name_weights: tuple[tuple[str, float], ...] = (
+        ("exact", 12.0),
+        ("exact_without_diacritics", 11.0),
+        ("typo", 8.0),
+        ("middle_name_missing", 6.0),
+        ("different", -10.0),
+        ("null", 0.0),
+    )
+    """log2 Bayes factor per name level (label -> weight)."""
+    dob_weights: tuple[tuple[str, float], ...] = (
+        ("exact", 14.0),
+        ("year_only_agrees", 6.0),
+        ("day_month_swapped", 9.0),
+        ("one_digit_off", 7.0),
+        ("year_off_by_one", 6.0),
+        ("placeholder_0101", 5.0),
+        ("different", -8.0),
+        ("null", 0.0),
+    )
+    """log2 Bayes factor per date-of-birth level (exact ~ 1 in 16 000 birth dates)."""
+    gender_weights: tuple[tuple[str, float], ...] = (("agree", 1.0), ("disagree", -4.0), ("null", 0.0))
+    """log2 Bayes factor per gender level."""
+    id_weights: tuple[tuple[str, float], ...] = (
+        ("exact_cccd", 20.0),
+        ("exact_cmnd", 20.0),
+        ("near_miss", 8.0),
+        ("different", -2.0),
+        ("null", 0.0),
+    )
+    """log2 Bayes factor per ID level; `different` is mild because relatives' IDs are common."""
+    prior_log2_odds: float = -20.0
+    """log2 prior odds that a candidate pair is a match; exact name + exact DOB alone gives weight 6 (score 0.985)."""
+    typo_max_edits: int = 2
+    """Name `typo`: at most this many OSA edits between the diacritic-free keys ..."""
+    typo_min_similarity: float = 0.85
+    """... and similarity 1 - edits / longer key length at least this (2 edits need a 14-letter name)."""
+    min_auto_score: float = 0.9
+    """Candidate search links automatically only at or above this score (weight >= 3.2).
+
+    With the defaults: exact name + DOB (no ID) links; a name typo, a 01-01 placeholder or a
+    year-only DOB without an ID goes to review; a near-miss ID lifts a typo over the line."""
+    min_auto_margin: float = 10.0
+    """... and only when the best candidate's weight leads the runner-up's by this much (1024x likelier).
+
+    Large on purpose: a runner-up with the same name and a DOB that one recording error away
+    (one digit, swap, year off by one, 01-01 placeholder), or the same DOB and a name one typo
+    away, keeps the record in review -- term frequencies are not modelled, so for common names
+    such a runner-up is a real alternative."""
+    min_review_score: float = 0.01
+    """Below this the best candidate is not plausible: the record is `unmatched`."""
+    max_block_size: int = 200
+    """Blocks with more registry persons are not expanded; their records cannot auto-link via search."""
+    chunk_size: int = 500_000
+    """Records processed per chunk, to bound the memory of candidate pairs."""
+
+
+NAME_STRONG = (NameLevel.EXACT, NameLevel.EXACT_WITHOUT_DIACRITICS)
+NAME_WEAK = (NameLevel.TYPO, NameLevel.MIDDLE_NAME_MISSING)
+DOB_STRONG = (DobLevel.EXACT, DobLevel.YEAR_ONLY_AGREES)
+DOB_WEAK = (DobLevel.DAY_MONTH_SWAPPED, DobLevel.ONE_DIGIT_OFF, DobLevel.YEAR_OFF_BY_ONE, DobLevel.PLACEHOLDER_0101)
+ID_EXACT = (IdLevel.EXACT_CCCD, IdLevel.EXACT_CMND)
+
+
+def _weight(column: str, levels: type[NameLevel | DobLevel | GenderLevel | IdLevel], weights: tuple[tuple[str, float], ...]) -> pl.Expr:
+    """Level column -> its configured weight."""
+    by_label = dict(weights)
+    mapping = {int(level): by_label[level.label] for level in levels}
+    return pl.col(column).replace_strict(mapping, return_dtype=pl.Float64)
+
+
+def _in(column: str, levels: tuple[int, ...]) -> pl.Expr:
+    """Level column is one of `levels`."""
+    return pl.col(column).is_in([int(level) for level in levels])
+
+
+def gate() -> pl.Expr:
+    """May this pair's disagreements be corrected automatically? (see module docstring)."""
+    name, dob, gender = pl.col("name_level"), pl.col("dob_level"), pl.col("gender_level")
+    weak = (
+        _in("name_level", NAME_WEAK).cast(pl.Int8)
+        + _in("dob_level", DOB_WEAK).cast(pl.Int8)
+        + (gender == GenderLevel.DISAGREE).cast(pl.Int8)
+    )
+    no_contradiction = (name != NameLevel.DIFFERENT) & (dob != DobLevel.DIFFERENT)
+    complete = (name != NameLevel.NULL) & (dob != DobLevel.NULL) & (weak <= 1)
+    id_exact = _in("id_level", ID_EXACT)
+    gender_ok = gender != GenderLevel.DISAGREE
+    name_missing = id_exact & (name == NameLevel.NULL) & (dob == DobLevel.EXACT) & gender_ok
+    dob_missing = id_exact & (dob == DobLevel.NULL) & _in("name_level", NAME_STRONG) & gender_ok
+    return no_contradiction & (complete | name_missing | dob_missing)
+
+
+def score_pairs(pairs: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
+    """Compare gathered pairs and add weights, score and the flags the cascade uses."""
+    compared = compare_pairs(pairs, settings.typo_max_edits, settings.typo_min_similarity)
+    # Two year-only dates that agree are `exact` (nothing to correct) but only as telling as a year.
+    dob_weight = (
+        pl.when((pl.col("dob_level") == DobLevel.EXACT) & pl.col("r_birth_month").is_null())
+        .then(pl.lit(dict(settings.dob_weights)["year_only_agrees"]))
+        .otherwise(_weight("dob_level", DobLevel, settings.dob_weights))
+    )
+    nonid = (
+        _weight("name_level", NameLevel, settings.name_weights)
+        + dob_weight
+        + _weight("gender_level", GenderLevel, settings.gender_weights)
+    )
+    # A near miss is evidence only when the ID is nobody's exact ID: an ID that exactly belongs to
+    # one twin says nothing in favour of the other twin whose ID happens to differ by one digit.
+    id_owned = _in("id_level", ID_EXACT).any().over("_rec")
+    id_weight = (
+        pl.when((pl.col("id_level") == IdLevel.NEAR_MISS) & id_owned)
+        .then(pl.lit(dict(settings.id_weights)["different"]))
+        .otherwise(_weight("id_level", IdLevel, settings.id_weights))
+    )
+    return (
+        compared.with_columns(nonid_weight=nonid)
+        .with_columns(weight=settings.prior_log2_odds + pl.col("nonid_weight") + id_weight)
+        .with_columns(
+            score=1.0 / (1.0 + pl.lit(2.0).pow(-pl.col("weight"))),
+            id_exact=_in("id_level", ID_EXACT),
+            fit=_in("name_level", NAME_STRONG) & (pl.col("dob_level") == DobLevel.EXACT),
+            gate=gate(),
+        )
+    )
+
+
+def settles_by_id() -> pl.Expr:
+    """An exact-ID pair that agrees on name and full DOB: no other candidate can beat it, skip blocking."""
+    return (
+        pl.col("id_exact")
+        & pl.col("fit")
+        & (pl.col("gender_level") != GenderLevel.DISAGREE)
+        & (pl.len().over("_rec") == 1)
+    )
+
+
+def decide(scored: pl.DataFrame, records: pl.DataFrame, truncated: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
+    """One decision per record of `records` (_rec): status, chosen/candidate `_reg`, rule, candidate_count."""
+    stats = scored.group_by("_rec").agg(
+        candidate_count=pl.len().cast(pl.Int32),
+        n_owners=pl.col("id_exact").sum(),
+        n_fit=pl.col("fit").sum(),
+        owner_reg=pl.col("_reg").filter("id_exact").first(),
+        owner_gate=pl.col("gate").filter("id_exact").first(),
+        owner_nonid=pl.col("nonid_weight").filter("id_exact").first(),
+        other_nonid=pl.col("nonid_weight").filter(~pl.col("id_exact")).max(),
+        best_reg=pl.col("_reg").sort_by("weight", "_reg", descending=[True, False]).first(),
+        best_weight=pl.col("weight").max(),
+        second_weight=pl.col("weight").sort(descending=True).slice(1, 1).first(),
+    )
+    best = scored.select(
+        "_rec", best_reg="_reg", best_gate="gate", best_score="score", best_id_exact="id_exact"
+    )
+    table = (
+        records.select("_rec")
+        .join(stats, on="_rec", how="left")
+        .join(best, on=["_rec", "best_reg"], how="left")
+        .with_columns(truncated=pl.col("_rec").is_in(truncated["_rec"].implode()))
+        .with_columns(pl.col("candidate_count").fill_null(0), pl.col("n_owners").fill_null(0))
+    )
+    one_owner = pl.col("n_owners") == 1
+    link_owner = one_owner & pl.col("owner_gate") & (
+        pl.col("other_nonid").is_null() | (pl.col("other_nonid") <= pl.col("owner_nonid"))
+    )
+    id_conflict = one_owner & pl.col("owner_gate") & ~link_owner
+    margin = (pl.col("best_weight") - pl.col("second_weight")).fill_null(float("inf"))
+    strong_best = pl.col("best_gate") & (pl.col("best_score") >= settings.min_auto_score)
+    search_link = (
+        ~id_conflict
+        & ~pl.col("truncated")
+        & strong_best
+        & (pl.col("n_fit") <= 1)
+        & (margin >= settings.min_auto_margin)
+    )
+    has_candidate = (pl.col("candidate_count") > 0) & (pl.col("best_score") >= settings.min_review_score)
+    review_rule = (
+        pl.when(id_conflict)
+        .then(pl.lit("ID_CONFLICT"))
+        .when(pl.col("truncated"))
+        .then(pl.lit("BLOCK_TOO_LARGE"))
+        .when(pl.col("n_fit") > 1)
+        .then(pl.lit("AMBIGUOUS_NAME_DOB"))
+        .when(pl.col("best_id_exact"))
+        .then(pl.lit("ID_OWNER_MISMATCH"))
+        .when(strong_best)
+        .then(pl.lit("LOW_MARGIN"))
+        .otherwise(pl.lit("WEAK_CANDIDATE"))
+    )
+    return table.select(
+        "_rec",
+        "candidate_count",
+        "n_owners",
+        status=pl.when(link_owner | search_link.fill_null(False))
+        .then(pl.lit("linked"))
+        .when(has_candidate | pl.col("truncated"))
+        .then(pl.lit("review"))
+        .otherwise(pl.lit("unmatched")),
+        chosen_reg=pl.when(link_owner)
+        .then(pl.col("owner_reg"))
+        .when(search_link.fill_null(False) | has_candidate)
+        .then(pl.col("best_reg")),
+        decision_rule=pl.when(link_owner)
+        .then(pl.lit("ID_MATCH"))
+        .when(search_link.fill_null(False))
+        .then(pl.lit("CANDIDATE_MATCH"))
+        .when(has_candidate | pl.col("truncated"))
+        .then(review_rule)
+        .when(pl.col("candidate_count") == 0)
+        .then(pl.lit("NO_CANDIDATE"))
+        .otherwise(pl.lit("NO_PLAUSIBLE_CANDIDATE")),
+    ).with_columns(pl.col("n_owners").cast(pl.Int32))
+
+
+CORRECTION_COLUMNS = ("source_file", "source_row", "person_id", "field", "current_value", "corrected_value", "rule", "action")
+"""correction_sets columns, in contract order."""
+
+
+def name_rule() -> pl.Expr:
+    """Correction rule for the name, NULL when the names agree up to formatting."""
+    level = pl.col("name_level")
+    return (
+        pl.when(level == NameLevel.EXACT_WITHOUT_DIACRITICS)
+        .then(pl.lit("NAME_NO_DIACRITICS"))
+        .when((level == NameLevel.TYPO) & (pl.col("r_name_key") == pl.col("p_name_key")))
+        .then(pl.lit("NAME_DIACRITICS"))
+        .when(level == NameLevel.TYPO)
+        .then(pl.lit("NAME_TYPO"))
+        .when(level == NameLevel.MIDDLE_NAME_MISSING)
+        .then(pl.lit("NAME_MIDDLE_NAME"))
+        .when((level == NameLevel.NULL) & pl.col("p_name_canon").is_not_null())
+        .then(pl.lit("NAME_MISSING"))
+        .when(level == NameLevel.DIFFERENT)
+        .then(pl.lit("NAME_DIFFERENT"))
+    )
+
+
+def dob_rule() -> pl.Expr:
+    """Correction rule for the date of birth, NULL when the dates agree."""
+    level = pl.col("dob_level")
+    return (
+        pl.when((level == DobLevel.YEAR_ONLY_AGREES) & pl.col("r_birth_month").is_null())
+        .then(pl.lit("DOB_YEAR_ONLY"))
+        .when(level == DobLevel.YEAR_ONLY_AGREES)
+        .then(pl.lit("DOB_REGISTRY_YEAR_ONLY"))
+        .when(level == DobLevel.DAY_MONTH_SWAPPED)
+        .then(pl.lit("DOB_DAY_MONTH_SWAP"))
+        .when(level == DobLevel.ONE_DIGIT_OFF)
+        .then(pl.lit("DOB_ONE_DIGIT"))
+        .when(level == DobLevel.YEAR_OFF_BY_ONE)
+        .then(pl.lit("DOB_YEAR_OFF_BY_ONE"))
+        .when(level == DobLevel.PLACEHOLDER_0101)
+        .then(pl.lit("DOB_PLACEHOLDER_0101"))
+        .when((level == DobLevel.NULL) & pl.col("p_birth_year").is_not_null())
+        .then(pl.lit("DOB_MISSING"))
+        .when(level == DobLevel.DIFFERENT)
+        .then(pl.lit("DOB_DIFFERENT"))
+    )
+
+
+def id_rule() -> pl.Expr:
+    """Correction rule for the ID number, NULL when the record already carries the person_id."""
+    level = pl.col("id_level")
+    issue = pl.col("id_issue")
+    return (
+        pl.when(pl.col("r_id_number") == pl.col("p_person_id"))
+        .then(None)
+        .when(level == IdLevel.EXACT_CMND)
+        .then(pl.lit("ID_CMND_TO_CCCD"))
+        .when(level == IdLevel.NEAR_MISS)
+        .then(pl.lit("ID_NEAR_MISS"))
+        .when(pl.col("r_id_number").is_null() & (issue == "scientific_notation"))
+        .then(pl.lit("ID_UNRECOVERABLE"))
+        .when(pl.col("r_id_number").is_null() & (issue == "malformed"))
+        .then(pl.lit("ID_MALFORMED"))
+        .when(pl.col("r_id_number").is_null() & pl.col("id_raw").fill_null("").str.contains(r"\S"))
+        .then(pl.lit("ID_MALFORMED"))
+        .when(pl.col("r_id_number").is_null())
+        .then(pl.lit("ID_MISSING"))
+        .when(pl.col("n_owners") > 0)
+        .then(pl.lit("ID_OTHER_PERSON"))
+        .otherwise(pl.lit("ID_NOT_IN_REGISTRY"))
+    )
+
+
+def corrections(chosen: pl.DataFrame) -> pl.DataFrame:
+    """Long correction rows for chosen pairs (needs the scored pair columns plus `action`, record
+    `full_name`, `dob_text`, `id_issue`, `id_raw`, person `p_full_name`, `p_dob_text`, and
+    `source_file`, `source_row`, `n_owners`)."""
+    key = [pl.col("source_file"), pl.col("source_row"), pl.col("p_person_id").alias("person_id")]
+    fields = [
+        ("full_name", name_rule(), pl.col("full_name"), pl.col("p_full_name")),
+        ("date_of_birth", dob_rule(), pl.col("dob_text"), pl.col("p_dob_text")),
+        (
+            "gender",
+            pl.when(pl.col("gender_level") == GenderLevel.DISAGREE).then(pl.lit("GENDER_DIFFERENT")),
+            pl.col("r_gender"),
+            pl.col("p_gender"),
+        ),
+        ("id_number", id_rule(), pl.coalesce(pl.col("r_id_number"), pl.col("id_raw")), pl.col("p_person_id")),
+    ]
+    carry = [pl.col("_rec")] if "_rec" in chosen.columns else []
+    parts = [
+        chosen.select(
+            *key,
+            *carry,
+            field=pl.lit(field),
+            current_value=current.cast(pl.String),
+            corrected_value=corrected.cast(pl.String),
+            rule=rule,
+            action=pl.col("action"),
+        ).filter(pl.col("rule").is_not_null())
+        for field, rule, current, corrected in fields
+    ]
+    carried = ["_rec"] if "_rec" in chosen.columns else []
+    return pl.concat(parts).select(*CORRECTION_COLUMNS, *carried)

@@ -1,0 +1,243 @@
+"""`link_doses`: dose records + registry snapshot -> matched records, corrections, superseded duplicates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from vax_cleaning.linkage.block import (
+    BlockIndex,
+    blocked_pairs,
+    build_block_index,
+    exact_id_pairs,
+    gather_pairs,
+    record_block_keys,
+)
+from vax_cleaning.linkage.classify import (
+    CORRECTION_COLUMNS,
+    LinkageSettings,
+    corrections,
+    decide,
+    score_pairs,
+    settles_by_id,
+)
+from vax_cleaning.linkage.compare import (
+    DobLevel,
+    GenderLevel,
+    IdEmbeddedLevel,
+    IdLevel,
+    NameLevel,
+    id_embedded_level,
+    level_labels,
+)
+from vax_cleaning.linkage.duplicates import find_duplicates
+from vax_cleaning.linkage.normalize import record_features, registry_features
+
+DOSE_COLUMNS = (
+    "source_file", "source_row", "province_code", "full_name", "date_of_birth", "birth_year", "birth_month",
+    "birth_day", "gender", "id_number", "vaccine_code", "dose_number", "vaccination_date",
+)  # fmt: skip
+"""Columns of raw_dose_exports the linkage needs (id_kind, id_issue, id_raw, date_of_birth_raw are optional)."""
+
+REGISTRY_COLUMNS = ("person_id", "full_name", "date_of_birth", "birth_year", "birth_month", "birth_day", "gender")
+"""Columns of registry_snapshot the linkage needs (old_id optional)."""
+
+MATCHED_COLUMNS = (
+    "source_file", "source_row", "province_code", "match_status", "person_id", "match_score",
+    "name_level", "dob_level", "gender_level", "id_level", "id_embedded_level", "rule",
+    "candidate_person_id", "candidate_count", "duplicate_of_file", "duplicate_of_row",
+)  # fmt: skip
+"""matched columns: the contract's six, then explanations for reviewers and charts."""
+
+SUPERSEDED_COLUMNS = ("source_file", "source_row", "duplicate_of_file", "duplicate_of_row")
+"""superseded columns."""
+
+_CHOSEN_COLUMNS = (
+    "_rec", "_reg", "score", "name_level", "dob_level", "gender_level", "id_level",
+    "r_name_key", "p_name_key", "p_name_canon", "r_birth_month", "p_birth_year", "r_gender", "p_gender",
+    "r_id_number", "p_person_id",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LinkageResult:
+    """Everything one linkage call decides."""
+
+    matched: pl.DataFrame
+    """One row per input dose record (MATCHED_COLUMNS)."""
+    corrections: pl.DataFrame
+    """correction_sets rows (contract columns exactly)."""
+    superseded: pl.DataFrame
+    """Other-province records that became duplicates of a record of this batch (SUPERSEDED_COLUMNS)."""
+
+
+def _require(frame: pl.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    """Fail early, naming the missing columns, rather than deep inside a join."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} lacks columns {missing}")
+
+
+def _settle_by_id(chunk: pl.DataFrame, records: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
+    """Scored exact-ID pairs that need no candidate search (one owner, name and full DOB agree)."""
+    id_pairs = exact_id_pairs(chunk, people)
+    return score_pairs(gather_pairs(id_pairs, records, people), settings).filter(settles_by_id())
+
+
+def _search(
+    chunk: pl.DataFrame, records: pl.DataFrame, people: pl.DataFrame, index: BlockIndex, settings: LinkageSettings
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Scored pairs (ID owners + blocked candidates) of records the ID did not settle, and the truncated ones."""
+    id_pairs = exact_id_pairs(chunk, people).with_columns(only_id_window=pl.lit(False))
+    candidates = blocked_pairs(chunk, index)
+    pairs = (
+        pl.concat([id_pairs, candidates.pairs], how="vertical_relaxed")
+        .group_by("_rec", "_reg")
+        .agg(pl.col("only_id_window").all())
+    )
+    scored = score_pairs(gather_pairs(pairs, records, people), settings).filter(
+        ~pl.col("only_id_window") | (pl.col("id_level") >= IdLevel.NEAR_MISS)
+    )
+    return scored, candidates.truncated
+
+
+def _decide_chunk(
+    scored: pl.DataFrame,
+    rec_ids: pl.DataFrame,
+    truncated: pl.DataFrame,
+    records: pl.DataFrame,
+    people: pl.DataFrame,
+    settings: LinkageSettings,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Decisions (with the chosen pair's levels and score) and correction rows for the records `rec_ids`."""
+    decisions = decide(scored, rec_ids, truncated, settings)
+    chosen = decisions.filter(pl.col("chosen_reg").is_not_null()).join(
+        scored.select(_CHOSEN_COLUMNS), left_on=["_rec", "chosen_reg"], right_on=["_rec", "_reg"], how="inner"
+    )
+    record_side = records.select("source_file", "source_row", "full_name", "dob_text", "id_issue", "id_raw")[
+        chosen["_rec"]
+    ]
+    person_side = people.select(p_full_name="full_name", p_dob_text="dob_text")[chosen["chosen_reg"]]
+    chosen = pl.concat([chosen, record_side, person_side], how="horizontal").with_columns(
+        action=pl.when(pl.col("status") == "linked").then(pl.lit("auto")).otherwise(pl.lit("review"))
+    )
+    decided = decisions.join(
+        chosen.select("_rec", "score", "name_level", "dob_level", "gender_level", "id_level", "p_person_id"),
+        on="_rec",
+        how="left",
+    )
+    return decided, corrections(chosen)
+
+
+def _chunks(frame: pl.DataFrame, size: int) -> list[pl.DataFrame]:
+    """Consecutive slices of at most `size` rows (one empty slice for an empty frame)."""
+    return [frame.slice(start, size) for start in range(0, max(frame.height, 1), size)]
+
+
+def link_doses(
+    doses: pl.DataFrame,
+    registry: pl.DataFrame,
+    settings: LinkageSettings = LinkageSettings(),
+    other_linked: pl.DataFrame | None = None,
+) -> LinkageResult:
+    """Link every dose record to a registry person, or say why not (see classify.py for the cascade).
+
+    `doses`: raw_dose_exports rows of one batch (a province); `registry`: registry_snapshot;
+    `other_linked`: already-linked records of other provinces (source_file, source_row,
+    person_id, vaccination_date, vaccine_code), so cross-province duplicates are found.
+    """
+    _require(doses, DOSE_COLUMNS, "doses")
+    _require(registry, REGISTRY_COLUMNS, "registry")
+    if doses.select(pl.struct("source_file", "source_row").is_duplicated().any()).item():
+        raise ValueError("doses has repeated (source_file, source_row)")
+    records = record_features(doses)
+    people = registry_features(registry)
+    no_truncation = pl.DataFrame(schema={"_rec": pl.UInt32})
+    decided, fixes, unsettled = [], [], []
+    # Phase 1: for most records the ID settles it (owner found, name and full DOB agree).
+    for chunk in _chunks(records, settings.chunk_size):
+        settled = _settle_by_id(chunk, records, people, settings)
+        chunk_decided, chunk_fixes = _decide_chunk(
+            settled, settled.select("_rec"), no_truncation, records, people, settings
+        )
+        decided.append(chunk_decided)
+        fixes.append(chunk_fixes)
+        unsettled.append(chunk.select("_rec").join(settled.select("_rec"), on="_rec", how="anti"))
+    # Phase 2: candidate search for the others, against an index of only the blocks they use.
+    rest = records[pl.concat(unsettled)["_rec"].sort()]
+    if rest.height:
+        index = build_block_index(people, settings.max_block_size, wanted=record_block_keys(rest)["block_hash"])
+        for chunk in _chunks(rest, settings.chunk_size):
+            scored, truncated = _search(chunk, records, people, index, settings)
+            chunk_decided, chunk_fixes = _decide_chunk(scored, chunk.select("_rec"), truncated, records, people, settings)
+            decided.append(chunk_decided)
+            fixes.append(chunk_fixes)
+    decisions = pl.concat(decided, how="diagonal_relaxed")
+    correction_rows = pl.concat(fixes, how="vertical_relaxed")
+    matched = _assemble(doses, records, decisions, correction_rows)
+    linked = matched.select("source_file", "source_row", "person_id", "match_status").with_columns(
+        doses["vaccination_date"], doses["vaccine_code"]
+    )  # matched is in input order: columns line up without a join
+    duplicates = find_duplicates(
+        linked.filter(pl.col("match_status").is_in(["verified", "corrected"])).drop("match_status"), other_linked
+    )
+    matched = _mark_duplicates(matched, duplicates.in_batch)
+    duplicate_recs = matched.filter(pl.col("match_status") == "duplicate")["_rec"]
+    correction_rows = correction_rows.filter(~pl.col("_rec").is_in(duplicate_recs.implode()))
+    if matched.height != doses.height or matched["_rec"].n_unique() != doses.height:
+        raise AssertionError("every dose record must appear exactly once in matched")
+    return LinkageResult(
+        matched=matched.select(MATCHED_COLUMNS),
+        corrections=correction_rows.select(CORRECTION_COLUMNS),
+        superseded=duplicates.superseded.select(SUPERSEDED_COLUMNS),
+    )
+
+
+def _assemble(
+    doses: pl.DataFrame, records: pl.DataFrame, decisions: pl.DataFrame, correction_rows: pl.DataFrame
+) -> pl.DataFrame:
+    """matched rows before duplicate detection: status from decision + whether an auto correction exists."""
+    auto = correction_rows.filter(pl.col("action") == "auto")["_rec"].unique()
+    linked = pl.col("status") == "linked"
+    base = doses.select("source_file", "source_row", "province_code").with_columns(
+        _rec=pl.int_range(pl.len(), dtype=pl.UInt32),
+        id_embedded_level=records.select(id_embedded_level()).to_series(),
+    )
+    return (
+        base.join(decisions, on="_rec", how="left")
+        .with_columns(has_auto=pl.col("_rec").is_in(auto.implode()))
+        .with_columns(
+            match_status=pl.when(linked & pl.col("has_auto"))
+            .then(pl.lit("corrected"))
+            .when(linked)
+            .then(pl.lit("verified"))
+            .otherwise(pl.col("status")),
+            person_id=pl.when(linked).then(pl.col("p_person_id")),
+            candidate_person_id=pl.when(pl.col("status") == "review").then(pl.col("p_person_id")),
+            match_score=pl.col("score").cast(pl.Float64),
+            name_level=level_labels("name_level", NameLevel),
+            dob_level=level_labels("dob_level", DobLevel),
+            gender_level=level_labels("gender_level", GenderLevel),
+            id_level=level_labels("id_level", IdLevel),
+            id_embedded_level=level_labels("id_embedded_level", IdEmbeddedLevel),
+            rule=pl.col("decision_rule"),
+            duplicate_of_file=pl.lit(None, pl.String),
+            duplicate_of_row=pl.lit(None, doses.schema["source_row"]),
+        )
+        .sort("_rec")
+    )
+
+
+def _mark_duplicates(matched: pl.DataFrame, in_batch: pl.DataFrame) -> pl.DataFrame:
+    """Turn the non-keeper copies of a dose into `duplicate` (person_id kept, pointer to the keeper)."""
+    flagged = matched.drop("duplicate_of_file", "duplicate_of_row").join(
+        in_batch.cast({"duplicate_of_row": matched.schema["source_row"]}),
+        on=["source_file", "source_row"],
+        how="left",
+    )
+    is_duplicate = pl.col("duplicate_of_file").is_not_null()
+    return flagged.with_columns(
+        match_status=pl.when(is_duplicate).then(pl.lit("duplicate")).otherwise(pl.col("match_status")),
+        rule=pl.when(is_duplicate).then(pl.lit("DUPLICATE")).otherwise(pl.col("rule")),
+    )

@@ -1,0 +1,150 @@
+"""One test per comparison level: what the site wrote vs what the registry says."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from vax_cleaning.linkage.block import gather_pairs
+from vax_cleaning.linkage.compare import (
+    DobLevel,
+    GenderLevel,
+    IdEmbeddedLevel,
+    IdLevel,
+    NameLevel,
+    compare_pairs,
+    id_embedded_level,
+)
+from vax_cleaning.linkage.normalize import record_features, registry_features
+from vax_cleaning_tests.linkage.stories import dose, doses, person, registry
+
+PERSON_ID = "079085000123"
+
+
+def levels(
+    written_name: str | None = "Nguyễn Văn Hùng",
+    written_dob: str | None = "1985-03-04",
+    written_gender: str | None = "Nam",
+    written_id: str | None = PERSON_ID,
+    *,
+    name: str = "Nguyễn Văn Hùng",
+    dob: str = "1985-03-04",
+    gender: str = "Nam",
+    old_id: str | None = "025123456",
+) -> dict[str, str]:
+    """Levels of the pair (record as written, registry person)."""
+    records = record_features(doses(dose(written_name, written_dob, written_gender, written_id)))
+    people = registry_features(registry(person(PERSON_ID, name, dob, gender, old_id=old_id)))
+    pairs = pl.DataFrame({"_rec": [0], "_reg": [0]}, schema={"_rec": pl.UInt32, "_reg": pl.UInt32})
+    row = compare_pairs(gather_pairs(pairs, records, people), typo_max_edits=2, typo_min_similarity=0.85).row(0, named=True)
+    return {
+        "name": NameLevel(row["name_level"]).label,
+        "dob": DobLevel(row["dob_level"]).label,
+        "gender": GenderLevel(row["gender_level"]).label,
+        "id": IdLevel(row["id_level"]).label,
+    }
+
+
+# --- names ---------------------------------------------------------------------------------
+
+
+def test_name_exact_up_to_formatting_and_tone_placement():
+    assert levels("TRẦN THỊ HOÀ", name="Trần Thị Hòa")["name"] == "exact"
+
+
+def test_name_exact_without_diacritics():
+    assert levels("Nguyen Van Hung")["name"] == "exact_without_diacritics"
+
+
+def test_name_with_wrong_diacritics_is_a_typo():
+    assert levels("Nguyễn Văn Hưng")["name"] == "typo"
+
+
+def test_name_one_letter_typo():
+    assert levels("Nguyễn Văn Hừng")["name"] == "typo"
+    assert levels("Nguyen Van Hunh")["name"] == "typo"
+
+
+def test_short_name_needs_higher_similarity_for_a_typo():
+    assert levels("Lê An", name="Lê Anh")["name"] == "different"
+
+
+def test_middle_name_missing():
+    assert levels("Nguyễn Hùng")["name"] == "middle_name_missing"
+    assert levels("Nguyễn Thị Hà", name="Nguyễn Thị Thu Hà")["name"] == "middle_name_missing"
+
+
+def test_name_different():
+    assert levels("Nguyễn Văn Minh")["name"] == "different"
+    assert levels("Trần Văn Hùng Anh")["name"] == "different"
+
+
+def test_name_null():
+    assert levels(None)["name"] == "null"
+
+
+# --- dates of birth ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "registered", "level"),
+    [
+        ("1985-03-04", "1985-03-04", "exact"),
+        ("1985", "1985", "exact"),
+        ("1985", "1985-03-04", "year_only_agrees"),
+        ("1985-03-04", "1985", "year_only_agrees"),
+        ("1985-04-03", "1985-03-04", "day_month_swapped"),
+        ("1985-03-14", "1985-03-04", "one_digit_off"),
+        ("1995-03-04", "1985-03-04", "one_digit_off"),
+        ("1990-03-04", "1989-03-04", "year_off_by_one"),
+        ("1986", "1985-03-04", "year_off_by_one"),
+        ("1985-01-01", "1985-03-04", "placeholder_0101"),
+        ("1985-11-20", "1985-03-04", "different"),
+        ("1984-01-01", "1985-03-04", "different"),
+        (None, "1985-03-04", "null"),
+    ],
+)
+def test_dob_levels(written, registered, level):
+    assert levels(written_dob=written, dob=registered)["dob"] == level
+
+
+# --- gender and IDs ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("written", "level"), [("Nam", "agree"), ("Nữ", "disagree"), (None, "null")])
+def test_gender_levels(written, level):
+    assert levels(written_gender=written)["gender"] == level
+
+
+@pytest.mark.parametrize(
+    ("written", "level"),
+    [
+        (PERSON_ID, "exact_cccd"),
+        ("025123456", "exact_cmnd"),
+        ("079085000124", "near_miss"),  # one wrong digit
+        ("079085001023", "near_miss"),  # two adjacent digits swapped
+        ("025123465", "near_miss"),
+        ("079085999999", "different"),
+        (None, "null"),
+    ],
+)
+def test_id_levels(written, level):
+    assert levels(written_id=written)["id"] == level
+
+
+def test_cmnd_cannot_be_compared_with_a_person_without_old_id():
+    assert levels(written_id="025123456", old_id=None)["id"] == "null"
+
+
+@pytest.mark.parametrize(
+    ("written_dob", "written_gender", "level"),
+    [
+        ("1985-03-04", "Nam", IdEmbeddedLevel.AGREES),
+        ("1960-03-04", "Nam", IdEmbeddedLevel.YEAR_DISAGREES),
+        ("1985-03-04", "Nữ", IdEmbeddedLevel.GENDER_DISAGREES),
+        ("1960-03-04", "Nữ", IdEmbeddedLevel.BOTH_DISAGREE),
+    ],
+)
+def test_cccd_embedded_year_and_gender_vs_record(written_dob, written_gender, level):
+    records = record_features(doses(dose("Nguyễn Thị Lan", written_dob, written_gender, PERSON_ID)))
+    assert records.select(id_embedded_level()).item() == level
