@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -21,9 +20,14 @@ def main(argv: list[str] | None = None) -> int:
     generate.add_argument("--provinces", nargs="+", required=True, metavar="PP")
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--out", type=Path, required=True)
+    review = commands.add_parser("export-review", help="write per-province review workbooks (.xlsx) for sites and police")
+    review.add_argument("--province", nargs="+", metavar="PP", help="only these provinces (default: all matched)")
+    review.add_argument("--out", type=Path, default=Path("review_exports"))
     args = parser.parse_args(argv)
     if args.command == "run":
         return run_command(args.province)
+    if args.command == "export-review":
+        return export_review_command(args.province, args.out)
     return generate_command(args.persons, args.provinces, args.seed, args.out)
 
 
@@ -34,6 +38,19 @@ def run_command(provinces: list[str] | None) -> int:
     outcome = run_provinces(provinces)
     print(summary_table(outcome))
     return 0 if outcome.succeeded else 1
+
+
+def export_review_command(provinces: list[str] | None, out: Path) -> int:
+    """Review queue, unmatched records and correction set per province, as Vietnamese-headed workbooks."""
+    import duckdb
+
+    from vax_cleaning.review_export import write_review_workbook
+
+    with duckdb.connect(settings.duckdb_path(), read_only=True) as conn:
+        codes = provinces or [row[0] for row in conn.execute("SELECT DISTINCT province_code FROM matched_records ORDER BY 1").fetchall()]
+        for code in codes:
+            print(write_review_workbook(conn, code, out))
+    return 0
 
 
 def generate_command(persons: int, provinces: list[str], seed: int, out: Path) -> int:

@@ -3,11 +3,13 @@
 from pathlib import Path
 
 import duckdb
+import openpyxl
 import polars as pl
 import pytest
 
 from vax_cleaning.generate import generate_landing_folder
 from vax_cleaning.generate.evaluate import evaluate
+from vax_cleaning.review_export import write_review_workbook
 from vax_cleaning.runner import run_provinces
 
 RUN_DATE = "2022-06-20"
@@ -65,3 +67,17 @@ def test_every_contract_table_exists_with_its_columns(pipeline):
     for table, columns in expected.items():
         present = set(read(database, f"SELECT * FROM {table} LIMIT 0").columns)
         assert columns <= present, table
+
+
+def test_review_workbook_puts_record_beside_candidate(pipeline, tmp_path: Path):
+    _, database = pipeline
+    with duckdb.connect(str(database), read_only=True) as conn:
+        path = write_review_workbook(conn, "79", tmp_path)
+        review_count = conn.execute("SELECT count(*) FROM matched_records WHERE province_code = '79' AND match_status = 'review'").fetchall()[0][0]
+    book = openpyxl.load_workbook(path, read_only=True)
+    assert book.sheetnames == ["Cần xác minh", "Không tìm thấy", "Đề xuất sửa"]
+    queue = list(book["Cần xác minh"].iter_rows(values_only=True))
+    header = queue[0]
+    assert header.index("Họ và tên (phiếu tiêm)") < header.index("Họ và tên (CSDL dân cư)")
+    assert len(queue) - 1 == review_count
+    assert {row[0] for row in queue[1:]} <= {"Công an xã", "Cơ sở tiêm"}
