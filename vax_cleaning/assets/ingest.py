@@ -7,12 +7,11 @@ from dagster_duckdb import DuckDBResource
 
 from vax_cleaning import warehouse
 from vax_cleaning.assets.metadata import counts_by, table_metadata
+from vax_cleaning.assets.policies import DUCKDB_POOL, OWNERS, TRANSIENT_RETRY, terminal_errors
 from vax_cleaning.ingest.exports import ingest_province, unknown_province_folders
-from vax_cleaning.ingest.registry import load_registry
+from vax_cleaning.ingest.registry import RegistryError, load_registry
 from vax_cleaning.partitions import province_code, province_partitions
 from vax_cleaning.resources import LandingFolder
-
-OWNERS = ["team:vax-cleaning"]
 
 RAW_CHECKS = [
     dg.AssetCheckSpec("conservation", asset="raw_dose_exports", blocking=True,
@@ -29,6 +28,8 @@ RAW_CHECKS = [
     group_name="ingest",
     kinds={"polars", "duckdb"},
     owners=OWNERS,
+    pool=DUCKDB_POOL,
+    retry_policy=TRANSIENT_RETRY,
     check_specs=RAW_CHECKS,
     description="Accepted dose records of one province's exports (CSV/XLSX, any field encoding), typed, with "
     "source_file/source_row lineage; records that cannot be accepted go to rejected_rows with a reason.",
@@ -104,13 +105,16 @@ ID_LAYOUT_DISAGREEMENT_TOLERANCE = 0.01
     group_name="ingest",
     kinds={"polars", "duckdb"},
     owners=OWNERS,
+    pool=DUCKDB_POOL,
+    retry_policy=TRANSIENT_RETRY,
     check_specs=REGISTRY_CHECKS,
     description="The national population registry snapshot in force (newest registry/<date>/ unless configured), "
     "validated, with the snapshot date on every row so downstream results can say which snapshot they used.",
 )
 def registry_snapshot(context: dg.AssetExecutionContext, landing: LandingFolder, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """National, not per province: a dose given in one province may belong to a person registered in another."""
-    snapshot = load_registry(landing.registry_dir, landing.registry_date)
+    with terminal_errors(RegistryError):
+        snapshot = load_registry(landing.registry_dir, landing.registry_date)
     with duckdb.get_connection() as conn:
         warehouse.replace_table(conn, "registry_snapshot", snapshot.people)
         warehouse.replace_table(conn, "registry_rejected_rows", snapshot.rejected)

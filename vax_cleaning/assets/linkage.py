@@ -6,8 +6,8 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from vax_cleaning import warehouse
-from vax_cleaning.assets.ingest import OWNERS
 from vax_cleaning.assets.metadata import counts_by, table_metadata
+from vax_cleaning.assets.policies import DUCKDB_POOL, OWNERS, TRANSIENT_RETRY
 from vax_cleaning.linkage import link_doses, passport_ready as eligibility
 from vax_cleaning.partitions import province_code, province_partitions
 
@@ -43,6 +43,8 @@ _OTHER_LINKED_SQL = """
     ],
     partitions_def=province_partitions,
     check_specs=MATCH_CHECKS,
+    pool=DUCKDB_POOL,
+    retry_policy=TRANSIENT_RETRY,
 )
 def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """Links one province's records against the national registry; cross-province duplicates settle here."""
@@ -84,7 +86,7 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
 
 
 def _supersede(conn: duckdb.DuckDBPyConnection, superseded: pl.DataFrame) -> None:
-    """Other provinces' copies of a dose whose keeper is in this province become duplicates."""
+    """Other provinces' copies of a dose whose keeper is in this province become duplicates (and so do their pointers)."""
     if superseded.is_empty():
         return
     conn.register("_superseded", superseded)
@@ -92,6 +94,9 @@ def _supersede(conn: duckdb.DuckDBPyConnection, superseded: pl.DataFrame) -> Non
         UPDATE matched_records m SET match_status = 'duplicate', rule = 'DUPLICATE',
                duplicate_of_file = s.duplicate_of_file, duplicate_of_row = s.duplicate_of_row
         FROM _superseded s WHERE m.source_file = s.source_file AND m.source_row = s.source_row""")
+    conn.execute("""
+        UPDATE matched_records m SET duplicate_of_file = s.duplicate_of_file, duplicate_of_row = s.duplicate_of_row
+        FROM _superseded s WHERE m.duplicate_of_file = s.source_file AND m.duplicate_of_row = s.source_row""")
     conn.execute("""DELETE FROM correction_sets c USING _superseded s
                     WHERE c.source_file = s.source_file AND c.source_row = s.source_row""")
     conn.unregister("_superseded")
@@ -149,6 +154,8 @@ PASSPORT_CHECKS = [
     group_name="passport",
     kinds={"polars", "duckdb"},
     owners=OWNERS,
+    pool=DUCKDB_POOL,
+    retry_policy=TRANSIENT_RETRY,
     check_specs=PASSPORT_CHECKS,
     automation_condition=dg.AutomationCondition.eager(),
     description="One row per linked person (national): doses_linked and whether the linked doses complete the "

@@ -7,9 +7,9 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from vax_cleaning import warehouse
-from vax_cleaning.assets.ingest import OWNERS
 from vax_cleaning.assets.metadata import table_metadata
-from vax_cleaning.ingest.reported import reported_doses
+from vax_cleaning.assets.policies import DUCKDB_POOL, OWNERS, TRANSIENT_RETRY, terminal_errors
+from vax_cleaning.ingest.reported import TallyError, reported_doses
 from vax_cleaning.partitions import province_code, province_partitions
 from vax_cleaning.resources import LandingFolder
 
@@ -39,6 +39,8 @@ PROGRESS_CHECKS = [
     group_name="reporting",
     kinds={"duckdb"},
     owners=OWNERS,
+    pool=DUCKDB_POOL,
+    retry_policy=TRANSIENT_RETRY,
     check_specs=PROGRESS_CHECKS,
     description="Per-province counts by outcome, one row per run in which they changed (a time series of the "
     "clean-up), with the doses sites reported beside the doses recorded.",
@@ -46,7 +48,8 @@ PROGRESS_CHECKS = [
 def province_progress(context: dg.AssetExecutionContext, landing: LandingFolder, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Appends a row only when the counts changed, so a rerun leaves the table as it was."""
     code = province_code(context.partition_key)
-    tallies = reported_doses(landing.reported_dir).filter(pl.col("province_code") == code)
+    with terminal_errors(TallyError):
+        tallies = reported_doses(landing.reported_dir).filter(pl.col("province_code") == code)
     reported = int(tallies["doses_reported"].item()) if tallies.height else None
     with duckdb.get_connection() as conn:
         counts = warehouse.read_frame(conn, _COUNTS_SQL, [code]).row(0, named=True)

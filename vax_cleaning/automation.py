@@ -1,0 +1,96 @@
+"""What runs without anyone clicking: a nightly schedule, a landing-folder sensor, re-matching on a new registry."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import dagster as dg
+
+from vax_cleaning.ingest.exports import export_files, provinces_with_exports
+from vax_cleaning.ingest.registry import snapshot_dates
+from vax_cleaning.jobs import province_job, registry_job
+from vax_cleaning.partitions import partition_key
+from vax_cleaning.reference import province_names
+from vax_cleaning.resources import LandingFolder
+
+
+def exports_fingerprint(exports_dir: Path, code: str) -> str:
+    """Digest of a province's landed file names: a new file changes it; files are never modified once landed."""
+    names = "\n".join(p.name for p in export_files(exports_dir, code)[0])
+    return hashlib.sha256(names.encode()).hexdigest()[:16]
+
+
+def province_run_request(code: str, reason: str, run_key: str | None) -> dg.RunRequest:
+    """One run of the clean_province job for one province partition."""
+    return dg.RunRequest(
+        run_key=run_key,
+        partition_key=partition_key(code),
+        tags={"vax/province": code, "vax/province_name": province_names()[code], "vax/trigger": reason},
+    )
+
+
+@dg.schedule(
+    job=province_job,
+    cron_schedule="0 1 * * *",
+    execution_timezone="Asia/Ho_Chi_Minh",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Nightly at 01:00 Vietnam time: one clean_province run per province that has exports.",
+)
+def nightly_provinces(context: dg.ScheduleEvaluationContext, landing: LandingFolder):
+    """Re-clean every province nightly so progress is a daily time series even without new files."""
+    stamp = context.scheduled_execution_time.strftime("%Y-%m-%d")
+    for code in provinces_with_exports(landing.exports_dir):
+        yield province_run_request(code, "nightly", run_key=f"nightly:{stamp}:{code}")
+
+
+@dg.sensor(
+    job=province_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="A new export file under exports/<PP>/ launches one clean_province run for that province only.",
+)
+def new_export_files(context: dg.SensorEvaluationContext, landing: LandingFolder):
+    """The run key is the province's file listing, so each new set of files is processed exactly once."""
+    if context.instance.get_latest_materialization_event(dg.AssetKey("registry_snapshot")) is None:
+        return dg.SkipReason("waiting for the first registry snapshot load (sensor new_registry_snapshot)")
+    exports_dir = landing.exports_dir
+    requests = [
+        province_run_request(code, "new export file", run_key=f"exports:{code}:{exports_fingerprint(exports_dir, code)}")
+        for code in provinces_with_exports(exports_dir)
+    ]
+    return requests or dg.SkipReason(f"no export files under {exports_dir}")
+
+
+@dg.sensor(
+    job=registry_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="A new registry/<YYYY-MM-DD>/ snapshot folder launches a registry load (and then re-matching).",
+)
+def new_registry_snapshot(context: dg.SensorEvaluationContext, landing: LandingFolder):
+    """Keyed by snapshot date: each snapshot is loaded once."""
+    dates = snapshot_dates(landing.registry_dir)
+    if not dates:
+        return dg.SkipReason("no registry snapshot landed yet")
+    return dg.RunRequest(run_key=f"registry:{dates[-1].isoformat()}", tags={"vax/trigger": "new registry snapshot"})
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[registry_job],
+    request_job=province_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="After a registry load succeeds, re-match every province that has exports against it.",
+)
+def rematch_after_registry(context: dg.RunStatusSensorContext, landing: LandingFolder):
+    """Re-matching follows the load (never races it), one run per province."""
+    run_id = context.dagster_run.run_id
+    return [
+        province_run_request(code, "registry reloaded", run_key=f"rematch:{run_id}:{code}")
+        for code in provinces_with_exports(landing.exports_dir)
+    ]
+
+
+SCHEDULES = [nightly_provinces]
+SENSORS = [new_export_files, new_registry_snapshot, rematch_after_registry]
