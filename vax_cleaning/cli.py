@@ -23,9 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     review = commands.add_parser("export-review", help="write per-province review workbooks (.xlsx) for sites and police")
     review.add_argument("--province", nargs="+", metavar="PP", help="only these provinces (default: all matched)")
     review.add_argument("--out", type=Path, default=Path("review_exports"))
+    report = commands.add_parser("report", help="render the progress chart and table (PNG + HTML)")
+    report.add_argument("--out", type=Path, default=Path("reports"))
     args = parser.parse_args(argv)
     if args.command == "run":
         return run_command(args.province)
+    if args.command == "report":
+        return report_command(args.out)
     if args.command == "export-review":
         return export_review_command(args.province, args.out)
     return generate_command(args.persons, args.provinces, args.seed, args.out)
@@ -50,6 +54,18 @@ def export_review_command(provinces: list[str] | None, out: Path) -> int:
         codes = provinces or [row[0] for row in conn.execute("SELECT DISTINCT province_code FROM matched_records ORDER BY 1").fetchall()]
         for code in codes:
             print(write_review_workbook(conn, code, out))
+    return 0
+
+
+def report_command(out: Path) -> int:
+    """Progress chart (PNG) and table (HTML) for provincial officers."""
+    import duckdb
+
+    from vax_cleaning.report import write_report
+
+    with duckdb.connect(settings.duckdb_path(), read_only=True) as conn:
+        for path in write_report(conn, out):
+            print(path)
     return 0
 
 

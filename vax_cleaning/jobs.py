@@ -18,6 +18,6 @@ province_job = dg.define_asset_job(
 
 national_job = dg.define_asset_job(
     "national_rollup",
-    selection=dg.AssetSelection.assets("passport_ready"),
-    description="Recompute national tables (passport readiness) from every province's matched records.",
+    selection=dg.AssetSelection.assets("passport_ready", "progress_report"),
+    description="Recompute national results (passport readiness, progress report) from every province's records.",
 )

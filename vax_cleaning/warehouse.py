@@ -7,10 +7,16 @@ import polars as pl
 
 
 def ensure_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    """Create the table from the frame's schema the first time it is written."""
+    """Create the table from the frame's schema the first time; later, add columns a new version introduces."""
     conn.register("_schema_source", frame.head(0))
-    conn.execute(f'CREATE TABLE IF NOT EXISTS "{table}" AS SELECT * FROM _schema_source')
-    conn.unregister("_schema_source")
+    try:
+        conn.execute(f'CREATE TABLE IF NOT EXISTS "{table}" AS SELECT * FROM _schema_source')
+        existing = {row[0] for row in conn.execute(f'DESCRIBE "{table}"').fetchall()}
+        for name, column_type, *_ in conn.execute("DESCRIBE SELECT * FROM _schema_source").fetchall():
+            if name not in existing:
+                conn.execute(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {column_type}')
+    finally:
+        conn.unregister("_schema_source")
 
 
 def replace_where(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, column: str, value: str) -> None:

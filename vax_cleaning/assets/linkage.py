@@ -6,7 +6,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from vax_cleaning import warehouse
-from vax_cleaning.assets.metadata import counts_by, table_metadata
+from vax_cleaning.assets.metadata import column_lineage, counts_by, table_metadata
 from vax_cleaning.assets.policies import DUCKDB_POOL, OWNERS, TRANSIENT_RETRY
 from vax_cleaning.linkage import link_doses, passport_ready as eligibility
 from vax_cleaning.partitions import province_code, province_partitions
@@ -22,6 +22,29 @@ MATCH_CHECKS = [
     dg.AssetCheckSpec("corrections_reference_people_and_records", asset="correction_sets", blocking=True,
                       description="Every correction names an existing registry person and a real dose record; every corrected record has an auto correction."),
 ]
+
+IDENTITY = ["full_name", "date_of_birth", "gender", "id_number"]
+MATCHED_LINEAGE = column_lineage({
+    "source_file": [("raw_dose_exports", "source_file")],
+    "source_row": [("raw_dose_exports", "source_row")],
+    "province_code": [("raw_dose_exports", "province_code")],
+    "person_id": [("registry_snapshot", "person_id")],
+    "match_status": [("raw_dose_exports", c) for c in IDENTITY] + [("registry_snapshot", c) for c in IDENTITY[:3]],
+    "match_score": [("raw_dose_exports", c) for c in IDENTITY] + [("registry_snapshot", c) for c in IDENTITY[:3]],
+})
+CORRECTION_LINEAGE = column_lineage({
+    "source_file": [("matched_records", "source_file")],
+    "source_row": [("matched_records", "source_row")],
+    "person_id": [("matched_records", "person_id")],
+    "current_value": [("raw_dose_exports", c) for c in IDENTITY],
+    "corrected_value": [("registry_snapshot", c) for c in ["person_id", "full_name", "date_of_birth", "gender"]],
+})
+PASSPORT_LINEAGE = column_lineage({
+    "person_id": [("matched_records", "person_id")],
+    "doses_linked": [("matched_records", "match_status")],
+    "eligible": [("matched_records", "match_status"), ("raw_dose_exports", "vaccination_date"),
+                 ("raw_dose_exports", "vaccine_code"), ("raw_dose_exports", "dose_number")],
+})
 
 _OTHER_LINKED_SQL = """
     SELECT m.source_file, m.source_row, m.person_id, d.vaccination_date, d.vaccine_code
@@ -67,6 +90,7 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
         asset_key="matched_records",
         metadata={
             **table_metadata(matched, "matched_records"),
+            "dagster/column_lineage": MATCHED_LINEAGE,
             "by_status": counts_by(matched, "match_status"),
             "by_rule": counts_by(matched, "rule"),
             "registry_snapshot_date": str(snapshot_date),
@@ -77,6 +101,7 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
         asset_key="correction_sets",
         metadata={
             **table_metadata(corrections, "correction_sets"),
+            "dagster/column_lineage": CORRECTION_LINEAGE,
             "by_field": counts_by(corrections, "field"),
             "by_rule": counts_by(corrections, "rule"),
             "by_action": counts_by(corrections, "action"),
@@ -176,7 +201,7 @@ def passport_ready(context: dg.AssetExecutionContext, duckdb: DuckDBResource) ->
     eligible = int(ready["eligible"].sum())
     context.log.info(f"passport_ready: {ready.height} linked people, {eligible} eligible")
     return dg.MaterializeResult(
-        metadata={**table_metadata(ready, "passport_ready"), "eligible": eligible, "not_yet_eligible": ready.height - eligible},
+        metadata={**table_metadata(ready, "passport_ready"), "dagster/column_lineage": PASSPORT_LINEAGE, "eligible": eligible, "not_yet_eligible": ready.height - eligible},
         check_results=[dg.AssetCheckResult(check_name="one_row_per_linked_person", passed=expected == stored == distinct,
                                            metadata={"linked_people": expected, "rows": stored, "distinct": distinct})],
     )

@@ -26,3 +26,13 @@ def table_metadata(frame: pl.DataFrame, table: str) -> dict[str, object]:
         "dagster/column_schema": column_schema(frame),
         "dagster/table_name": table,
     }
+
+
+def column_lineage(sources: dict[str, list[tuple[str, str]]]) -> dg.TableColumnLineage:
+    """dagster/column_lineage from {column: [(upstream asset, upstream column), ...]}."""
+    return dg.TableColumnLineage(
+        deps_by_column={
+            column: [dg.TableColumnDep(asset_key=dg.AssetKey(asset), column_name=name) for asset, name in deps]
+            for column, deps in sources.items()
+        }
+    )

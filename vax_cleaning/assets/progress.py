@@ -1,6 +1,7 @@
 """Reporting stage: per-province progress of the clean-up, kept as a time series."""
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -11,6 +12,7 @@ from vax_cleaning.assets.metadata import table_metadata
 from vax_cleaning.assets.policies import DUCKDB_POOL, OWNERS, TRANSIENT_RETRY, terminal_errors
 from vax_cleaning.ingest.reported import TallyError, reported_doses
 from vax_cleaning.partitions import province_code, province_partitions
+from vax_cleaning.report import progress_history, progress_markdown, write_report
 from vax_cleaning.resources import LandingFolder
 
 STATUS_COLUMNS = ("verified", "corrected", "review", "unmatched", "duplicate", "rejected")
@@ -106,3 +108,30 @@ NATIONAL_PROGRESS_VIEW = """
     FROM (SELECT * FROM province_progress QUALIFY row_number() OVER (PARTITION BY province_code ORDER BY as_of DESC) = 1)
 """
 """National roll-up: the latest point of every province, summed."""
+
+
+@dg.asset(
+    deps=["province_progress"],
+    group_name="reporting",
+    kinds={"duckdb", "html"},
+    owners=OWNERS,
+    pool=DUCKDB_POOL,
+    retry_policy=TRANSIENT_RETRY,
+    automation_condition=dg.AutomationCondition.eager(),
+    description="National progress report (progress.png, progress.html beside the DuckDB file, under reports/): "
+    "share of doses linked over time per province and the backlog by status, with doses not yet uploaded.",
+)
+def progress_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """The chart and table a provincial officer reads, also shown inline in the UI."""
+    with duckdb.get_connection() as conn:
+        history = progress_history(conn)
+        png_path, html_path = write_report(conn, Path(duckdb.database).parent / "reports")
+    return dg.MaterializeResult(
+        metadata={
+            "report": dg.MetadataValue.path(str(html_path)),
+            "chart": dg.MetadataValue.path(str(png_path)),
+            "progress": dg.MetadataValue.md(progress_markdown(history, png_path.read_bytes())),
+            "provinces": int(history["province_code"].n_unique()),
+            "points": history.height,
+        }
+    )
