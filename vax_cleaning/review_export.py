@@ -19,6 +19,7 @@ HANDLER_BY_RULE = {
     "ID_OWNER_MISMATCH": "Công an xã",   # the ID belongs to another real person: identity papers needed
     "ID_CONFLICT": "Công an xã",         # the ID says one person, name and birth date another
     "AMBIGUOUS_NAME_DOB": "Công an xã",  # twins or namesakes: only identity papers tell them apart
+    "MAYBE_UNREGISTERED": "Công an xã",  # common name, no ID: the person may be missing from the registry
     "BLOCK_TOO_LARGE": "Cơ sở tiêm",     # very common name with no usable ID: the site asks for the ID
     "LOW_MARGIN": "Cơ sở tiêm",          # two candidates nearly tie: the site re-checks the record
     "WEAK_CANDIDATE": "Cơ sở tiêm",      # a candidate exists but differs in several fields
@@ -29,6 +30,7 @@ RULE_LABELS = {
     "ID_OWNER_MISMATCH": "Số định danh thuộc về người khác",
     "ID_CONFLICT": "Số định danh và họ tên/ngày sinh chỉ tới hai người khác nhau",
     "AMBIGUOUS_NAME_DOB": "Nhiều người trùng họ tên và ngày sinh",
+    "MAYBE_UNREGISTERED": "Có thể chưa có trong CSDL dân cư (trùng tên người khác)",
     "BLOCK_TOO_LARGE": "Họ tên quá phổ biến, thiếu số định danh",
     "LOW_MARGIN": "Hai người gần giống nhau",
     "WEAK_CANDIDATE": "Thông tin khớp một phần",
