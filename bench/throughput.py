@@ -13,6 +13,7 @@ Prints wall time per asset, records/s end to end, peak RSS, pipeline/baseline an
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import sys
@@ -26,7 +27,8 @@ import duckdb
 from vax_cleaning.generate import generate_landing_folder
 from vax_cleaning.runner import run_provinces
 
-CACHE = Path(__file__).resolve().parent / ".cache"
+CACHE = Path(os.environ.get("VAX_BENCH_CACHE") or Path(__file__).resolve().parent / ".cache")
+"""Generated landing folders, reused across runs (VAX_BENCH_CACHE overrides, e.g. for the smoke test)."""
 PROVINCES = ["01", "79", "48"]
 DOSES_PER_PERSON = 2.27
 """Measured ratio of dose records to vaccinated persons in generated data."""

@@ -1,0 +1,25 @@
+"""Smoke runs of the benchmarks at small N, so they keep working (their numbers are not asserted here)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_bench(script: str, *args: str, cache: Path) -> str:
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], capture_output=True, text=True,
+                            timeout=600, env={**os.environ, "VAX_BENCH_CACHE": str(cache)}, cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+def test_throughput_benchmark_runs_and_prints_its_table(tmp_path: Path):
+    output = run_bench("throughput.py", "--doses", "4000", "--repeat", "1", cache=tmp_path)
+    assert "records/s" in output and "ratio pipeline/baseline" in output and "match_province" in output
+
+
+def test_quality_benchmark_runs_and_prints_its_table(tmp_path: Path):
+    output = run_bench("quality.py", "--persons", "1500", cache=tmp_path)
+    assert "auto_link_precision" in output and "targets missed" in output
