@@ -108,7 +108,9 @@ BLOCKING_RULES: tuple[BlockingRule, ...] = (
 )
 
 
-def _keys(features: pl.LazyFrame, index: str, rule: BlockingRule, parts: tuple[pl.Expr, ...], extra: pl.Expr | None) -> pl.LazyFrame:
+def _keys(
+    features: pl.LazyFrame, index: str, rule: BlockingRule, parts: tuple[pl.Expr, ...], extra: pl.Expr | None
+) -> pl.LazyFrame:
     """(index, block_hash, id_window) rows of one rule for one side."""
     named = [part.alias(f"k{i}") for i, part in enumerate(parts)]
     keep = pl.all_horizontal([pl.col(f"k{i}").is_not_null() for i in range(len(parts))])
@@ -159,7 +161,8 @@ def build_block_index(people: pl.DataFrame, max_block_size: int, wanted: pl.Seri
 def record_block_keys(records: pl.DataFrame) -> pl.DataFrame:
     """(_rec, block_hash, id_window) for every rule a record takes part in."""
     lazy = records.lazy()
-    return pl.concat([_keys(lazy, "_rec", rule, rule.record_parts, rule.record_filter) for rule in BLOCKING_RULES]).collect()
+    keys = [_keys(lazy, "_rec", rule, rule.record_parts, rule.record_filter) for rule in BLOCKING_RULES]
+    return pl.concat(keys).collect()
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,14 @@ def blocked_pairs(records: pl.DataFrame, index: BlockIndex) -> Candidates:
     return Candidates(pairs=pairs, truncated=truncated)
 
 
+def namesakes(records: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
+    """_rec, namesakes: registry persons with the record's name key and birth year (name frequency)."""
+    counts = people.group_by("name_key", "birth_year").agg(namesakes=pl.len())
+    return records.select("_rec", "name_key", "birth_year").join(
+        counts, on=["name_key", "birth_year"], how="left"
+    ).select("_rec", pl.col("namesakes").fill_null(0))
+
+
 def exact_id_pairs(records: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
     """(_rec, _reg) where the record's CCCD is a person_id or its CMND is an old_id."""
     cccd = records.filter(pl.col("id_kind") == "cccd").join(
@@ -200,13 +211,14 @@ def exact_id_pairs(records: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
 
 RECORD_PAIR_COLUMNS = (
     "name_canon", "name_key", "name_has_diacritics", "family_key", "middle_key", "given_key", "name_token_count",
-    "birth_year", "birth_month", "birth_day", "gender", "id_number", "id_kind",
+    "birth_year", "birth_month", "birth_day", "gender", "id_number", "id_kind", "province_code",
+    "id_birth_year", "id_gender",
 )  # fmt: skip
 """Record columns a pair carries (prefixed r_)."""
 
 PERSON_PAIR_COLUMNS = (
     "person_id", "old_id", "name_canon", "name_key", "family_key", "middle_key", "given_key", "name_token_count",
-    "birth_year", "birth_month", "birth_day", "gender",
+    "birth_year", "birth_month", "birth_day", "gender", "province_code", "household_key",
 )  # fmt: skip
 """Registry columns a pair carries (prefixed p_)."""
 

@@ -1,7 +1,8 @@
 """The linkage cascade: score candidate pairs, pick a person or send the record to review.
 
 Scoring is Fellegi-Sunter style: every comparison level carries a log2 Bayes factor (a
-*weight*); a pair's match weight is `prior_log2_odds` plus the weights of its four levels, and
+*weight*); a pair's match weight is `prior_log2_odds` plus the weights of its levels (name,
+DOB, gender, residence, ID), and
 `match_score = 1 / (1 + 2 ** -weight)`. Weights rank candidates and measure the margin between
 them; the *gates* below say which disagreements may ever be corrected automatically.
 
@@ -9,22 +10,27 @@ Cascade for one record (pairs: the ID owner(s) and every blocked candidate):
 
 1. **ID decides** -- exactly one registry person owns the record's ID (CCCD = person_id,
    CMND = old_id), the pair passes the gate, and no other candidate agrees better on name,
-   DOB and gender (weights without the ID) -> linked to the owner (`ID_MATCH`). With an ID that
-   exactly matches one of two look-alikes (twins, common names), that ID decides.
-   If another candidate agrees better -> `review` (`ID_CONFLICT`).
+   DOB, gender and residence (weights without the ID, by `id_conflict_margin`) -> linked to the
+   owner (`ID_MATCH`). With an ID that exactly matches one of two look-alikes (twins, common
+   names), that ID decides. If another candidate agrees clearly better -> `review` (`ID_CONFLICT`).
 2. **Candidate search** (no ID, ID unknown/malformed, or its owner fails the gate: a relative's
    ID or a typo hitting another real person -- never corrected to the owner) -> the best
    candidate is linked (`CANDIDATE_MATCH`) only if it passes the gate, its score is at least
    `min_auto_score`, it leads the runner-up by `min_auto_margin` weight, at most one registry
-   person fits name + DOB exactly, and none of the record's blocks was truncated.
+   person fits name + DOB exactly (unless a near-miss ID tells them apart), and none of the
+   record's blocks was truncated.
+   Without ID evidence (an exact or near-miss ID, or a housemate's ID), the name must also be
+   rare enough that a namesake of someone missing from the registry is unlikely to share the
+   birth date (`max_absent_risk`).
 3. Otherwise `review` with `candidate_person_id` when the best candidate scores at least
    `min_review_score` (rule says why: `ID_CONFLICT`, `AMBIGUOUS_NAME_DOB`, `BLOCK_TOO_LARGE`,
-   `ID_OWNER_MISMATCH`, `LOW_MARGIN`, `WEAK_CANDIDATE`), else `unmatched`
+   `ID_OWNER_MISMATCH`, `LOW_MARGIN`, `MAYBE_UNREGISTERED`, `WEAK_CANDIDATE`), else `unmatched`
    (`NO_CANDIDATE`, `NO_PLAUSIBLE_CANDIDATE`).
 
 Gate ("disagreement explained by recording errors in name OR birth date, not both"): neither
 name nor DOB is `different`; at most one of {name, DOB, gender} is at a weak level (name typo or
-middle name missing; DOB swapped/one digit/year off by one/01-01 placeholder; gender disagrees);
+middle name missing; DOB swapped/one digit/year off by one/year wrong with day and month right/
+01-01 placeholder; gender disagrees);
 a missing name or DOB is accepted only with an exact ID and the other field exact.
 """
 
@@ -34,7 +40,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from vax_cleaning.linkage.compare import DobLevel, GenderLevel, IdLevel, NameLevel, compare_pairs
+from vax_cleaning.linkage.compare import DobLevel, GenderLevel, IdLevel, Level, NameLevel, ResidenceLevel, compare_pairs
 
 
 @dataclass(frozen=True)
@@ -42,69 +48,119 @@ class LinkageSettings:
     """Thresholds and weights of the linkage; plain frozen data."""
 
     name_weights: tuple[tuple[str, float], ...] = (
-        ("exact", 12.0),
-        ("exact_without_diacritics", 11.0),
-        ("typo", 8.0),
-        ("middle_name_missing", 6.0),
-        ("different", -10.0),
+        ("exact", 10.5),
+        ("exact_without_diacritics", 10.0),
+        ("typo", 1.0),
+        ("middle_name_missing", 1.0),
+        ("different", -5.5),
         ("null", 0.0),
     )
-    """log2 Bayes factor per name level (label -> weight)."""
+    """log2(m/u) per name level: m = P(level | same person), u = P(level | another person).
+
+    exact: m 0.85, u 1/1700 (Vietnamese full names are concentrated). typo and
+    middle_name_missing are barely evidence (m ~0.02-0.03, u ~1/65-1/100): one letter turns
+    Hùng into Dũng, so these levels only help when the ID or the DOB carries the link."""
     dob_weights: tuple[tuple[str, float], ...] = (
-        ("exact", 14.0),
+        ("exact", 14.5),
         ("year_only_agrees", 6.0),
-        ("day_month_swapped", 9.0),
-        ("one_digit_off", 7.0),
-        ("year_off_by_one", 6.0),
-        ("placeholder_0101", 5.0),
-        ("different", -8.0),
+        ("day_month_swapped", 7.0),
+        ("one_digit_off", 3.0),
+        ("year_off_by_one", 5.5),
+        ("year_differs", 1.0),
+        ("placeholder_0101", 6.0),
+        ("different", -5.5),
         ("null", 0.0),
     )
-    """log2 Bayes factor per date-of-birth level (exact ~ 1 in 16 000 birth dates)."""
+    """log2(m/u) per date-of-birth level (exact: m 0.95, u 1/25 000 birth dates; one_digit_off:
+    m ~0.01, u ~35/25 000 as ~35 dates are one digit away; year_differs (day and month right):
+    m ~0.004, u 1/365; a year alone: u 1/70 years)."""
+    dob_exact_year_only_weight: float = 6.0
+    """`exact` between two year-only dates says no more than a year."""
+    dob_exact_0101_weight: float = 11.0
+    """`exact` for a record written 01/01: most 01/01 records are placeholders (m ~0.1)."""
     gender_weights: tuple[tuple[str, float], ...] = (("agree", 1.0), ("disagree", -4.0), ("null", 0.0))
-    """log2 Bayes factor per gender level."""
+    """log2(m/u) per gender level."""
+    residence_weights: tuple[tuple[str, float], ...] = (("same_province", 3.0), ("other_province", -2.0), ("null", 0.0))
+    """log2(m/u) of the vaccination province vs the registry's province of residence: m 0.8
+    (migrant workers are vaccinated where they work), u ~0.1 (namesakes mostly live elsewhere)."""
     id_weights: tuple[tuple[str, float], ...] = (
         ("exact_cccd", 20.0),
         ("exact_cmnd", 20.0),
-        ("near_miss", 8.0),
+        ("near_miss", 10.0),
         ("different", -2.0),
         ("null", 0.0),
     )
-    """log2 Bayes factor per ID level; `different` is mild because relatives' IDs are common."""
+    """log2(m/u) per ID level. `different` is mild: relatives' IDs are common, and when the ID
+    belongs to someone else that owner's own mismatch already tells the story."""
+    id_housemate_weight: float = 6.0
+    """Replaces `different` when the record's ID belongs to someone registered at the candidate's
+    address (same province and address): the classic relative's ID -- the son's CCCD on the
+    mother's record -- which speaks for the candidate rather than against."""
+    id_unknown_consistent_weight: float = -8.0
+    """Replaces `different` when the record's CCCD belongs to nobody in the registry yet encodes
+    the record's own birth year and gender: probably the writer's real ID, so a candidate with
+    another ID is probably a namesake of someone missing from the registry."""
+    absent_share: float = 0.3
+    """Share of records without ID evidence (no exact or near-miss ID) whose writer is missing
+    from the registry. Only 1% of people are missing, but people without a usable ID often are
+    the unregistered ones (~30% in the project's synthetic data; tune with field data)."""
+    max_absent_risk: float = 0.001
+    """Candidate search without ID evidence links only if the chance that the writer is missing
+    from the registry and a namesake merely shares the birth date -- absent_share * (registry
+    namesakes born that year) / 365, times 2^-(residence weight) -- is at most this; else review
+    (`MAYBE_UNREGISTERED`). Defaults: a candidate living in the vaccination province links with up
+    to 9 registry namesakes born that year (0.3 * 9/365 / 8 = 0.00092); a candidate living
+    elsewhere never links on name + DOB alone (0.3 * 1/365 * 4 = 0.0033). On the project's
+    synthetic data this costs ~6 wrong links per million auto links; 0.00005 (never link on name
+    + DOB alone) removes them at the price of ~0.5% of all records going to review."""
     prior_log2_odds: float = -20.0
-    """log2 prior odds that a candidate pair is a match; exact name + exact DOB alone gives weight 6 (score 0.985)."""
-    typo_max_edits: int = 2
-    """Name `typo`: at most this many OSA edits between the diacritic-free keys ..."""
+    """log2 prior odds that a blocked candidate is the person: exact name + exact DOB alone
+    gives weight 5 (score 0.97), +3 if the person lives in the vaccination province; a name
+    typo with an exact DOB gives -4.5 (score 0.04)."""
+    typo_max_edits: int = 1
+    """Name `typo`: at most this many OSA edits (one letter wrong, missing, doubled or two
+    adjacent letters swapped) between the diacritic-free keys, or equal keys with other
+    diacritics ..."""
     typo_min_similarity: float = 0.85
-    """... and similarity 1 - edits / longer key length at least this (2 edits need a 14-letter name)."""
+    """... and similarity 1 - edits / longer key length at least this (so 'Lê An' vs 'Lê Anh' is `different`)."""
     min_auto_score: float = 0.9
     """Candidate search links automatically only at or above this score (weight >= 3.2).
 
-    With the defaults: exact name + DOB (no ID) links; a name typo, a 01-01 placeholder or a
-    year-only DOB without an ID goes to review; a near-miss ID lifts a typo over the line."""
+    With the defaults: exact name + DOB (no ID) links; a name typo, a 01-01 placeholder, a
+    swapped or year-only DOB without an ID goes to review; a near-miss ID lifts a typo over."""
     min_auto_margin: float = 10.0
-    """... and only when the best candidate's weight leads the runner-up's by this much (1024x likelier).
-
-    Large on purpose: a runner-up with the same name and a DOB that one recording error away
-    (one digit, swap, year off by one, 01-01 placeholder), or the same DOB and a name one typo
-    away, keeps the record in review -- term frequencies are not modelled, so for common names
-    such a runner-up is a real alternative."""
+    """... and only when its weight leads the runner-up's by this much: the runner-up is at
+    most 1/1024 as likely. A runner-up with the same name and a DOB one swap or one year away,
+    or the same DOB and a name one letter away, keeps the record in review."""
+    id_conflict_margin: float = 4.0
+    """The ID owner loses its claim (review, `ID_CONFLICT`) only to a candidate whose name, DOB and
+    gender weights (what the site wrote; residence is left out) beat the owner's by this much: a
+    look-alike that merely fits a little better (a namesake born 01/11 against a 01/01
+    placeholder) does not outweigh an exact ID."""
     min_review_score: float = 0.01
     """Below this the best candidate is not plausible: the record is `unmatched`."""
     max_block_size: int = 200
     """Blocks with more registry persons are not expanded; their records cannot auto-link via search."""
     chunk_size: int = 500_000
-    """Records processed per chunk, to bound the memory of candidate pairs."""
+    """Records per chunk in the ID phase (one exact-ID pair each at most, usually)."""
+    search_chunk_size: int = 100_000
+    """Records per chunk in candidate search; ~15-25 candidate pairs each, ~1 GB per chunk."""
 
 
 NAME_STRONG = (NameLevel.EXACT, NameLevel.EXACT_WITHOUT_DIACRITICS)
 NAME_WEAK = (NameLevel.TYPO, NameLevel.MIDDLE_NAME_MISSING)
 DOB_STRONG = (DobLevel.EXACT, DobLevel.YEAR_ONLY_AGREES)
-DOB_WEAK = (DobLevel.DAY_MONTH_SWAPPED, DobLevel.ONE_DIGIT_OFF, DobLevel.YEAR_OFF_BY_ONE, DobLevel.PLACEHOLDER_0101)
+DOB_WEAK = (
+    DobLevel.DAY_MONTH_SWAPPED,
+    DobLevel.ONE_DIGIT_OFF,
+    DobLevel.YEAR_OFF_BY_ONE,
+    DobLevel.YEAR_DIFFERS,
+    DobLevel.PLACEHOLDER_0101,
+)
 ID_EXACT = (IdLevel.EXACT_CCCD, IdLevel.EXACT_CMND)
 
 
-def _weight(column: str, levels: type[NameLevel | DobLevel | GenderLevel | IdLevel], weights: tuple[tuple[str, float], ...]) -> pl.Expr:
+def _weight(column: str, levels: type[Level], weights: tuple[tuple[str, float], ...]) -> pl.Expr:
     """Level column -> its configured weight."""
     by_label = dict(weights)
     mapping = {int(level): by_label[level.label] for level in levels}
@@ -136,31 +192,48 @@ def gate() -> pl.Expr:
 def score_pairs(pairs: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
     """Compare gathered pairs and add weights, score and the flags the cascade uses."""
     compared = compare_pairs(pairs, settings.typo_max_edits, settings.typo_min_similarity)
-    # Two year-only dates that agree are `exact` (nothing to correct) but only as telling as a year.
+    # `exact` (nothing to correct) is weaker evidence for a year-only or a 01/01 record.
+    exact = pl.col("dob_level") == DobLevel.EXACT
     dob_weight = (
-        pl.when((pl.col("dob_level") == DobLevel.EXACT) & pl.col("r_birth_month").is_null())
-        .then(pl.lit(dict(settings.dob_weights)["year_only_agrees"]))
+        pl.when(exact & pl.col("r_birth_month").is_null())
+        .then(pl.lit(settings.dob_exact_year_only_weight))
+        .when(exact & (pl.col("r_birth_month") == 1) & (pl.col("r_birth_day") == 1))
+        .then(pl.lit(settings.dob_exact_0101_weight))
         .otherwise(_weight("dob_level", DobLevel, settings.dob_weights))
     )
-    nonid = (
+    content = (
         _weight("name_level", NameLevel, settings.name_weights)
         + dob_weight
         + _weight("gender_level", GenderLevel, settings.gender_weights)
     )
+    residence = _weight("residence_level", ResidenceLevel, settings.residence_weights)
     # A near miss is evidence only when the ID is nobody's exact ID: an ID that exactly belongs to
     # one twin says nothing in favour of the other twin whose ID happens to differ by one digit.
     id_owned = _in("id_level", ID_EXACT).any().over("_rec")
+    own_cccd = (
+        (pl.col("r_id_kind") == "cccd")
+        & (pl.col("r_id_birth_year") == pl.col("r_birth_year")).fill_null(False)
+        & (pl.col("r_id_gender") == pl.col("r_gender")).fill_null(True)
+    )
+    owner_household = pl.col("p_household_key").filter(_in("id_level", ID_EXACT)).first().over("_rec")
+    same_household = (pl.col("p_household_key") == owner_household).fill_null(False)
+    housemate = (pl.col("id_level") == IdLevel.DIFFERENT) & same_household
     id_weight = (
         pl.when((pl.col("id_level") == IdLevel.NEAR_MISS) & id_owned)
         .then(pl.lit(dict(settings.id_weights)["different"]))
+        .when(housemate)
+        .then(pl.lit(settings.id_housemate_weight))
+        .when((pl.col("id_level") == IdLevel.DIFFERENT) & ~id_owned & own_cccd)
+        .then(pl.lit(settings.id_unknown_consistent_weight))
         .otherwise(_weight("id_level", IdLevel, settings.id_weights))
     )
     return (
-        compared.with_columns(nonid_weight=nonid)
-        .with_columns(weight=settings.prior_log2_odds + pl.col("nonid_weight") + id_weight)
+        compared.with_columns(content_weight=content)
+        .with_columns(weight=settings.prior_log2_odds + pl.col("content_weight") + residence + id_weight)
         .with_columns(
             score=1.0 / (1.0 + pl.lit(2.0).pow(-pl.col("weight"))),
             id_exact=_in("id_level", ID_EXACT),
+            id_housemate=housemate,
             fit=_in("name_level", NAME_STRONG) & (pl.col("dob_level") == DobLevel.EXACT),
             gate=gate(),
         )
@@ -177,7 +250,9 @@ def settles_by_id() -> pl.Expr:
     )
 
 
-def decide(scored: pl.DataFrame, records: pl.DataFrame, truncated: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
+def decide(
+    scored: pl.DataFrame, records: pl.DataFrame, truncated: pl.DataFrame, settings: LinkageSettings
+) -> pl.DataFrame:
     """One decision per record of `records` (_rec): status, chosen/candidate `_reg`, rule, candidate_count."""
     stats = scored.group_by("_rec").agg(
         candidate_count=pl.len().cast(pl.Int32),
@@ -185,17 +260,25 @@ def decide(scored: pl.DataFrame, records: pl.DataFrame, truncated: pl.DataFrame,
         n_fit=pl.col("fit").sum(),
         owner_reg=pl.col("_reg").filter("id_exact").first(),
         owner_gate=pl.col("gate").filter("id_exact").first(),
-        owner_nonid=pl.col("nonid_weight").filter("id_exact").first(),
-        other_nonid=pl.col("nonid_weight").filter(~pl.col("id_exact")).max(),
+        owner_content=pl.col("content_weight").filter("id_exact").first(),
+        other_content=pl.col("content_weight").filter(~pl.col("id_exact")).max(),
         best_reg=pl.col("_reg").sort_by("weight", "_reg", descending=[True, False]).first(),
         best_weight=pl.col("weight").max(),
         second_weight=pl.col("weight").sort(descending=True).slice(1, 1).first(),
     )
     best = scored.select(
-        "_rec", best_reg="_reg", best_gate="gate", best_score="score", best_id_exact="id_exact"
+        "_rec",
+        best_reg="_reg",
+        best_gate="gate",
+        best_score="score",
+        best_id_exact="id_exact",
+        best_id_evidence=(pl.col("id_level") >= IdLevel.NEAR_MISS) | pl.col("id_housemate"),
+        best_residence_weight=_weight("residence_level", ResidenceLevel, settings.residence_weights),
     )
+    if "namesakes" not in records.columns:
+        records = records.with_columns(namesakes=pl.lit(0, pl.UInt32))
     table = (
-        records.select("_rec")
+        records.select("_rec", "namesakes")
         .join(stats, on="_rec", how="left")
         .join(best, on=["_rec", "best_reg"], how="left")
         .with_columns(truncated=pl.col("_rec").is_in(truncated["_rec"].implode()))
@@ -203,17 +286,28 @@ def decide(scored: pl.DataFrame, records: pl.DataFrame, truncated: pl.DataFrame,
     )
     one_owner = pl.col("n_owners") == 1
     link_owner = one_owner & pl.col("owner_gate") & (
-        pl.col("other_nonid").is_null() | (pl.col("other_nonid") <= pl.col("owner_nonid"))
+        pl.col("other_content").is_null()
+        | (pl.col("other_content") < pl.col("owner_content") + settings.id_conflict_margin)
     )
     id_conflict = one_owner & pl.col("owner_gate") & ~link_owner
     margin = (pl.col("best_weight") - pl.col("second_weight")).fill_null(float("inf"))
     strong_best = pl.col("best_gate") & (pl.col("best_score") >= settings.min_auto_score)
+    # A namesake who merely shares the birth date also lives in the vaccination province only
+    # with odds 2^-residence_weight: the residence evidence counts for the alternative too.
+    absent_risk = (
+        settings.absent_share
+        * pl.col("namesakes").fill_null(0)
+        / 365.0
+        * pl.lit(2.0).pow(-pl.col("best_residence_weight").fill_null(0.0))
+    )
+    maybe_unregistered = ~pl.col("best_id_evidence") & (absent_risk > settings.max_absent_risk)
     search_link = (
         ~id_conflict
         & ~pl.col("truncated")
         & strong_best
-        & (pl.col("n_fit") <= 1)
+        & ((pl.col("n_fit") <= 1) | pl.col("best_id_evidence"))
         & (margin >= settings.min_auto_margin)
+        & ~maybe_unregistered
     )
     has_candidate = (pl.col("candidate_count") > 0) & (pl.col("best_score") >= settings.min_review_score)
     review_rule = (
@@ -221,12 +315,14 @@ def decide(scored: pl.DataFrame, records: pl.DataFrame, truncated: pl.DataFrame,
         .then(pl.lit("ID_CONFLICT"))
         .when(pl.col("truncated"))
         .then(pl.lit("BLOCK_TOO_LARGE"))
-        .when(pl.col("n_fit") > 1)
+        .when((pl.col("n_fit") > 1) & ~pl.col("best_id_evidence"))
         .then(pl.lit("AMBIGUOUS_NAME_DOB"))
         .when(pl.col("best_id_exact"))
         .then(pl.lit("ID_OWNER_MISMATCH"))
-        .when(strong_best)
+        .when(strong_best & (margin < settings.min_auto_margin))
         .then(pl.lit("LOW_MARGIN"))
+        .when(strong_best & maybe_unregistered)
+        .then(pl.lit("MAYBE_UNREGISTERED"))
         .otherwise(pl.lit("WEAK_CANDIDATE"))
     )
     return table.select(
@@ -254,7 +350,9 @@ def decide(scored: pl.DataFrame, records: pl.DataFrame, truncated: pl.DataFrame,
     ).with_columns(pl.col("n_owners").cast(pl.Int32))
 
 
-CORRECTION_COLUMNS = ("source_file", "source_row", "person_id", "field", "current_value", "corrected_value", "rule", "action")
+CORRECTION_COLUMNS = (
+    "source_file", "source_row", "person_id", "field", "current_value", "corrected_value", "rule", "action",
+)  # fmt: skip
 """correction_sets columns, in contract order."""
 
 
@@ -291,6 +389,8 @@ def dob_rule() -> pl.Expr:
         .then(pl.lit("DOB_ONE_DIGIT"))
         .when(level == DobLevel.YEAR_OFF_BY_ONE)
         .then(pl.lit("DOB_YEAR_OFF_BY_ONE"))
+        .when(level == DobLevel.YEAR_DIFFERS)
+        .then(pl.lit("DOB_YEAR_WRONG"))
         .when(level == DobLevel.PLACEHOLDER_0101)
         .then(pl.lit("DOB_PLACEHOLDER_0101"))
         .when((level == DobLevel.NULL) & pl.col("p_birth_year").is_not_null())

@@ -46,12 +46,13 @@ class DobLevel(Level):
 
     NULL = -1
     DIFFERENT = 0
-    PLACEHOLDER_0101 = 1
-    YEAR_OFF_BY_ONE = 2
-    ONE_DIGIT_OFF = 3
-    DAY_MONTH_SWAPPED = 4
-    YEAR_ONLY_AGREES = 5
-    EXACT = 6
+    YEAR_DIFFERS = 1
+    PLACEHOLDER_0101 = 2
+    YEAR_OFF_BY_ONE = 3
+    ONE_DIGIT_OFF = 4
+    DAY_MONTH_SWAPPED = 5
+    YEAR_ONLY_AGREES = 6
+    EXACT = 7
 
 
 class GenderLevel(Level):
@@ -60,6 +61,14 @@ class GenderLevel(Level):
     NULL = -1
     DISAGREE = 0
     AGREE = 1
+
+
+class ResidenceLevel(Level):
+    """Province of the vaccination site vs the person's province of permanent residence."""
+
+    NULL = -1
+    OTHER_PROVINCE = 0
+    SAME_PROVINCE = 1
 
 
 class IdLevel(Level):
@@ -159,7 +168,8 @@ def _digits_differing(left: pl.Expr, right: pl.Expr, width: int = 8) -> pl.Expr:
 
 
 def dob_level() -> pl.Expr:
-    """Date-of-birth level; evaluated most specific first (placeholder before one-digit-off, which it also is)."""
+    """Date-of-birth level, most specific explanation first: a 01/01 placeholder or a year off by
+    one is also often 'one digit off', but those are the likelier recording errors."""
     ry, rm, rd = (pl.col(f"r_birth_{p}") for p in ("year", "month", "day"))
     py, pm, pd = (pl.col(f"p_birth_{p}") for p in ("year", "month", "day"))
     r_full = rm.is_not_null() & rd.is_not_null()
@@ -177,10 +187,12 @@ def dob_level() -> pl.Expr:
         .then(pl.lit(DobLevel.PLACEHOLDER_0101))
         .when(both_full & same_year & (rm == pd) & (rd == pm))
         .then(pl.lit(DobLevel.DAY_MONTH_SWAPPED))
-        .when(both_full & (_digits_differing(_date_number("r_"), _date_number("p_")) == 1))
-        .then(pl.lit(DobLevel.ONE_DIGIT_OFF))
         .when(((ry - py).abs() == 1) & ((both_full & (rm == pm) & (rd == pd)) | ~both_full))
         .then(pl.lit(DobLevel.YEAR_OFF_BY_ONE))
+        .when(both_full & (_digits_differing(_date_number("r_"), _date_number("p_")) == 1))
+        .then(pl.lit(DobLevel.ONE_DIGIT_OFF))
+        .when(both_full & (rm == pm) & (rd == pd))
+        .then(pl.lit(DobLevel.YEAR_DIFFERS))
         .otherwise(pl.lit(DobLevel.DIFFERENT))
         .cast(pl.Int8)
     )
@@ -194,6 +206,18 @@ def gender_level() -> pl.Expr:
         .when(pl.col("r_gender") == pl.col("p_gender"))
         .then(pl.lit(GenderLevel.AGREE))
         .otherwise(pl.lit(GenderLevel.DISAGREE))
+        .cast(pl.Int8)
+    )
+
+
+def residence_level() -> pl.Expr:
+    """Residence level: most people were vaccinated in their home province, namesakes mostly live elsewhere."""
+    return (
+        pl.when(pl.col("r_province_code").is_null() | pl.col("p_province_code").is_null())
+        .then(pl.lit(ResidenceLevel.NULL))
+        .when(pl.col("r_province_code") == pl.col("p_province_code"))
+        .then(pl.lit(ResidenceLevel.SAME_PROVINCE))
+        .otherwise(pl.lit(ResidenceLevel.OTHER_PROVINCE))
         .cast(pl.Int8)
     )
 
@@ -243,7 +267,7 @@ def id_embedded_level() -> pl.Expr:
 
 
 def compare_pairs(pairs: pl.DataFrame, typo_max_edits: int, typo_min_similarity: float) -> pl.DataFrame:
-    """Add `name_level`, `dob_level`, `gender_level`, `id_level` (Int8) to a gathered pair frame."""
+    """Add `name_level`, `dob_level`, `gender_level`, `residence_level`, `id_level` (Int8) to a gathered pair frame."""
     keys_differ = pairs["r_name_key"] != pairs["p_name_key"]
     name_distance = osa_distance(pairs["r_name_key"], pairs["p_name_key"], typo_max_edits, only=keys_differ)
     comparand = pairs.select(id_comparand()).to_series()
@@ -257,6 +281,7 @@ def compare_pairs(pairs: pl.DataFrame, typo_max_edits: int, typo_min_similarity:
             name_level=name_level(typo_max_edits, typo_min_similarity),
             dob_level=dob_level(),
             gender_level=gender_level(),
+            residence_level=residence_level(),
             id_level=id_level(),
         )
         .drop("name_distance", "id_distance")

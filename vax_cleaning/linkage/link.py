@@ -12,6 +12,7 @@ from vax_cleaning.linkage.block import (
     build_block_index,
     exact_id_pairs,
     gather_pairs,
+    namesakes,
     record_block_keys,
 )
 from vax_cleaning.linkage.classify import (
@@ -28,6 +29,7 @@ from vax_cleaning.linkage.compare import (
     IdEmbeddedLevel,
     IdLevel,
     NameLevel,
+    ResidenceLevel,
     id_embedded_level,
     level_labels,
 )
@@ -45,7 +47,7 @@ REGISTRY_COLUMNS = ("person_id", "full_name", "date_of_birth", "birth_year", "bi
 
 MATCHED_COLUMNS = (
     "source_file", "source_row", "province_code", "match_status", "person_id", "match_score",
-    "name_level", "dob_level", "gender_level", "id_level", "id_embedded_level", "rule",
+    "name_level", "dob_level", "gender_level", "residence_level", "id_level", "id_embedded_level", "rule",
     "candidate_person_id", "candidate_count", "duplicate_of_file", "duplicate_of_row",
 )  # fmt: skip
 """matched columns: the contract's six, then explanations for reviewers and charts."""
@@ -54,7 +56,7 @@ SUPERSEDED_COLUMNS = ("source_file", "source_row", "duplicate_of_file", "duplica
 """superseded columns."""
 
 _CHOSEN_COLUMNS = (
-    "_rec", "_reg", "score", "name_level", "dob_level", "gender_level", "id_level",
+    "_rec", "_reg", "score", "name_level", "dob_level", "gender_level", "residence_level", "id_level",
     "r_name_key", "p_name_key", "p_name_canon", "r_birth_month", "p_birth_year", "r_gender", "p_gender",
     "r_id_number", "p_person_id",
 )  # fmt: skip
@@ -79,7 +81,9 @@ def _require(frame: pl.DataFrame, columns: tuple[str, ...], what: str) -> None:
         raise ValueError(f"{what} lacks columns {missing}")
 
 
-def _settle_by_id(chunk: pl.DataFrame, records: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
+def _settle_by_id(
+    chunk: pl.DataFrame, records: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings
+) -> pl.DataFrame:
     """Scored exact-ID pairs that need no candidate search (one owner, name and full DOB agree)."""
     id_pairs = exact_id_pairs(chunk, people)
     return score_pairs(gather_pairs(id_pairs, records, people), settings).filter(settles_by_id())
@@ -123,7 +127,9 @@ def _decide_chunk(
         action=pl.when(pl.col("status") == "linked").then(pl.lit("auto")).otherwise(pl.lit("review"))
     )
     decided = decisions.join(
-        chosen.select("_rec", "score", "name_level", "dob_level", "gender_level", "id_level", "p_person_id"),
+        chosen.select(
+            "_rec", "score", "name_level", "dob_level", "gender_level", "residence_level", "id_level", "p_person_id"
+        ),
         on="_rec",
         how="left",
     )
@@ -168,9 +174,11 @@ def link_doses(
     rest = records[pl.concat(unsettled)["_rec"].sort()]
     if rest.height:
         index = build_block_index(people, settings.max_block_size, wanted=record_block_keys(rest)["block_hash"])
-        for chunk in _chunks(rest, settings.chunk_size):
+        name_counts = namesakes(rest, people)
+        for chunk in _chunks(rest, settings.search_chunk_size):
             scored, truncated = _search(chunk, records, people, index, settings)
-            chunk_decided, chunk_fixes = _decide_chunk(scored, chunk.select("_rec"), truncated, records, people, settings)
+            rec_ids = chunk.select("_rec").join(name_counts, on="_rec", how="left")
+            chunk_decided, chunk_fixes = _decide_chunk(scored, rec_ids, truncated, records, people, settings)
             decided.append(chunk_decided)
             fixes.append(chunk_fixes)
     decisions = pl.concat(decided, how="diagonal_relaxed")
@@ -219,6 +227,7 @@ def _assemble(
             name_level=level_labels("name_level", NameLevel),
             dob_level=level_labels("dob_level", DobLevel),
             gender_level=level_labels("gender_level", GenderLevel),
+            residence_level=level_labels("residence_level", ResidenceLevel),
             id_level=level_labels("id_level", IdLevel),
             id_embedded_level=level_labels("id_embedded_level", IdEmbeddedLevel),
             rule=pl.col("decision_rule"),
@@ -235,6 +244,7 @@ def _mark_duplicates(matched: pl.DataFrame, in_batch: pl.DataFrame) -> pl.DataFr
         in_batch.cast({"duplicate_of_row": matched.schema["source_row"]}),
         on=["source_file", "source_row"],
         how="left",
+        maintain_order="left",
     )
     is_duplicate = pl.col("duplicate_of_file").is_not_null()
     return flagged.with_columns(

@@ -95,6 +95,14 @@ def cccd_gender(cccd: pl.Expr) -> pl.Expr:
     return pl.when(century_gender % 2 == 0).then(pl.lit("Nam")).otherwise(pl.lit("Nữ"))
 
 
+def household_key(province_code: pl.Expr, address: pl.Expr) -> pl.Expr:
+    """Hash of the place of permanent residence: people sharing it are (usually) one household."""
+    place = squeeze_spaces(address.cast(pl.String).str.normalize("NFC").str.to_lowercase())
+    return pl.when(place.is_not_null() & (place != "")).then(
+        pl.concat_str(province_code.cast(pl.String).fill_null(""), pl.lit("|"), place).hash(seed=7)
+    )
+
+
 def date_parts(prefix: str = "") -> list[pl.Expr]:
     """Birth year/month/day as Int32 on both sides, so block hashes and comparisons see the same types."""
     return [pl.col(f"birth_{part}").cast(pl.Int32).alias(f"{prefix}birth_{part}") for part in ("year", "month", "day")]
@@ -133,6 +141,7 @@ def record_features(doses: pl.DataFrame) -> pl.DataFrame:
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("_rec"),
         "source_file",
         "source_row",
+        pl.col("province_code").cast(pl.String),
         pl.col("full_name").cast(pl.String),
         *date_parts(),
         pl.coalesce(pl.col("date_of_birth"), pl.col("date_of_birth_raw")).cast(pl.String).alias("dob_text"),
@@ -144,19 +153,21 @@ def record_features(doses: pl.DataFrame) -> pl.DataFrame:
         pl.when(kind == "cccd").then(cccd_birth_year(id_number)).alias("id_birth_year"),
         pl.when(kind == "cccd").then(cccd_gender(id_number)).alias("id_gender"),
     )
-    return with_name_features(base).collect()
+    return with_name_features(base).collect().rechunk()  # contiguous columns: pair gathers are 6x faster
 
 
 def registry_features(registry: pl.DataFrame) -> pl.DataFrame:
     """Registry persons in comparable form, indexed by `_reg` (row position in `registry`)."""
-    registry = _with_defaults(registry, {"old_id": pl.String})
+    registry = _with_defaults(registry, {"old_id": pl.String, "province_code": pl.String, "address": pl.String})
     base = registry.lazy().select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("_reg"),
         pl.col("person_id").cast(pl.String),
         _blank_to_null(pl.col("old_id").cast(pl.String).str.strip_chars()).alias("old_id"),
+        pl.col("province_code").cast(pl.String),
         pl.col("full_name").cast(pl.String),
+        household_key(pl.col("province_code"), pl.col("address")).alias("household_key"),
         *date_parts(),
         pl.col("date_of_birth").cast(pl.String).alias("dob_text"),
         _blank_to_null(pl.col("gender").cast(pl.String)).alias("gender"),
     )
-    return with_name_features(base).collect()
+    return with_name_features(base).collect().rechunk()  # contiguous columns: pair gathers are 6x faster

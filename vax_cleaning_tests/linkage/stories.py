@@ -20,8 +20,16 @@ def _parts(dob: str | None) -> tuple[int | None, int | None, int | None]:
     return int(year), int(month), int(day)
 
 
-def person(person_id: str, full_name: str, dob: str, gender: str, old_id: str | None = None, province: str = "79") -> dict[str, Any]:
-    """One registry person."""
+def person(
+    person_id: str,
+    full_name: str,
+    dob: str,
+    gender: str,
+    old_id: str | None = None,
+    province: str = "79",
+    address: str | None = None,
+) -> dict[str, Any]:
+    """One registry person (address: commune, district of permanent residence)."""
     year, month, day = _parts(dob)
     return {
         "person_id": person_id,
@@ -33,13 +41,22 @@ def person(person_id: str, full_name: str, dob: str, gender: str, old_id: str | 
         "birth_day": day,
         "gender": gender,
         "province_code": province,
-        "address": None,
+        "address": address,
     }
 
 
 def registry(*people: dict[str, Any]) -> pl.DataFrame:
     """A registry snapshot frame."""
-    return pl.DataFrame(list(people), schema_overrides={"old_id": pl.String, "birth_month": pl.Int32, "birth_day": pl.Int32, "birth_year": pl.Int32})
+    return pl.DataFrame(
+        list(people),
+        schema_overrides={
+            "old_id": pl.String,
+            "address": pl.String,
+            "birth_year": pl.Int32,
+            "birth_month": pl.Int32,
+            "birth_day": pl.Int32,
+        },
+    )
 
 
 def dose(

@@ -96,6 +96,19 @@ def test_name_typo_and_dob_error_together_go_to_review():
     assert fixes(result) == {"full_name": ("NAME_TYPO", "review"), "date_of_birth": ("DOB_ONE_DIGIT", "review")}
 
 
+def test_wrong_birth_year_with_right_day_and_month_is_corrected():
+    result = link(doses(dose("Nguyễn Văn Hùng", "1978-03-04", "Nam", HUNG_ID)), PEOPLE)
+    assert row(result)["match_status"] == "corrected"
+    assert fixes(result) == {"date_of_birth": ("DOB_YEAR_WRONG", "auto")}
+
+
+def test_id_owner_keeps_its_claim_against_a_look_alike_that_fits_only_slightly_better():
+    # 01/01 placeholder with Hùng's ID; a namesake was born 1985-01-11 (one digit from 01/01).
+    people = registry(HUNG, person(HUNG_TWO_ID, "Nguyễn Văn Hùng", "1985-01-11", "Nam"))
+    result = link(doses(dose("Nguyễn Văn Hùng", "1985-01-01", "Nam", HUNG_ID)), people)
+    assert (row(result)["match_status"], row(result)["person_id"]) == ("corrected", HUNG_ID)
+
+
 def test_id_and_name_agree_but_dob_is_unrelated_goes_to_review():
     result = link(doses(dose("Nguyễn Văn Hùng", "1985-11-20", "Nam", HUNG_ID)), PEOPLE)
     assert (row(result)["match_status"], row(result)["rule"]) == ("review", "ID_OWNER_MISMATCH")
@@ -105,8 +118,9 @@ def test_id_and_name_agree_but_dob_is_unrelated_goes_to_review():
 
 MOTHER_ID = cccd(1962, "Nữ", 777)
 SON_ID = cccd(1990, "Nam", 778)
-MOTHER = person(MOTHER_ID, "Phạm Thị Xuân", "1962-07-15", "Nữ")
-SON = person(SON_ID, "Lê Văn Nam", "1990-02-10", "Nam")
+HOME = "Phường Tân Định, Quận 1"
+MOTHER = person(MOTHER_ID, "Phạm Thị Xuân", "1962-07-15", "Nữ", address=HOME)
+SON = person(SON_ID, "Lê Văn Nam", "1990-02-10", "Nam", address=HOME)
 
 
 def test_relatives_id_links_to_the_person_named_not_to_the_id_owner():
@@ -117,6 +131,14 @@ def test_relatives_id_links_to_the_person_named_not_to_the_id_owner():
     assert record["match_status"] == "corrected" and record["rule"] == "CANDIDATE_MATCH"
     assert record["id_embedded_level"] == "both_disagree"
     assert fixes(result) == {"id_number": ("ID_OTHER_PERSON", "auto")}
+
+
+def test_housemates_id_links_even_a_household_registered_in_another_province():
+    # Mother and son live in Hà Nội; the mother was vaccinated in province 79 with her son's ID.
+    mother = person(MOTHER_ID, "Phạm Thị Xuân", "1962-07-15", "Nữ", province="01", address="Phường Láng Hạ, Quận Đống Đa")
+    son = person(SON_ID, "Lê Văn Nam", "1990-02-10", "Nam", province="01", address="Phường Láng Hạ, Quận Đống Đa")
+    result = link(doses(dose("Phạm Thị Xuân", "1962-07-15", "Nữ", SON_ID)), registry(mother, son))
+    assert (row(result)["match_status"], row(result)["person_id"]) == ("corrected", MOTHER_ID)
 
 
 def test_relatives_id_is_never_corrected_to_its_owner():
@@ -142,10 +164,10 @@ def test_id_with_swapped_digits_not_in_registry_is_corrected():
 # --- twins and common names ----------------------------------------------------------------
 
 MAI_ID, LAN_ID = cccd(2003, "Nữ", 11), cccd(2003, "Nữ", 12)
-TWINS = registry(
-    person(MAI_ID, "Trần Thị Mai", "2003-06-09", "Nữ"),
-    person(LAN_ID, "Trần Thị Lan", "2003-06-09", "Nữ"),
-    person(cccd(1975, "Nữ", 13), "Trần Thị Hạnh", "1975-01-20", "Nữ"),
+TWINS = registry(  # one household: the twins and their mother
+    person(MAI_ID, "Trần Thị Mai", "2003-06-09", "Nữ", address=HOME),
+    person(LAN_ID, "Trần Thị Lan", "2003-06-09", "Nữ", address=HOME),
+    person(cccd(1975, "Nữ", 13), "Trần Thị Hạnh", "1975-01-20", "Nữ", address=HOME),
 )
 
 
@@ -215,7 +237,71 @@ def test_no_id_and_name_typo_goes_to_review_with_review_corrections():
 def test_no_id_and_wrong_birth_year_still_finds_the_candidate():
     result = link(doses(dose("Nguyễn Văn Hùng", "1984-03-04", "Nam")), PEOPLE)
     assert (row(result)["match_status"], row(result)["candidate_person_id"]) == ("review", HUNG_ID)
-    assert row(result)["dob_level"] == "one_digit_off"
+    assert row(result)["dob_level"] == "year_off_by_one"
+
+
+def test_namesake_one_recording_error_away_keeps_a_record_without_id_in_review():
+    # Record fits Hùng #1 exactly, but Hùng #2 was born a year later to the day: a likely slip.
+    people = registry(HUNG, person(HUNG_TWO_ID, "Nguyễn Văn Hùng", "1986-03-04", "Nam"))
+    result = link(doses(dose("Nguyễn Văn Hùng", "1985-03-04", "Nam")), people)
+    assert (row(result)["match_status"], row(result)["rule"]) == ("review", "LOW_MARGIN")
+    assert row(result)["candidate_person_id"] == HUNG_ID
+
+
+def test_look_alike_one_letter_away_keeps_a_record_without_id_in_review():
+    people = registry(HUNG, person(HUNG_TWO_ID, "Nguyễn Văn Dũng", "1985-03-04", "Nam"))
+    result = link(doses(dose("Nguyễn Văn Hùng", "1985-03-04", "Nam")), people)
+    assert (row(result)["match_status"], row(result)["rule"]) == ("review", "LOW_MARGIN")
+
+
+def test_namesake_one_slip_away_in_another_province_does_not_block_the_link():
+    people = registry(HUNG, person(HUNG_TWO_ID, "Nguyễn Văn Hùng", "1986-03-04", "Nam", province="01"))
+    result = link(doses(dose("Nguyễn Văn Hùng", "1985-03-04", "Nam")), people)
+    assert (row(result)["match_status"], row(result)["person_id"]) == ("corrected", HUNG_ID)
+    assert row(result)["residence_level"] == "same_province"
+
+
+def test_exact_candidate_elsewhere_and_local_namesake_one_slip_away_is_review():
+    people = registry(
+        person(HUNG_ID, "Nguyễn Văn Hùng", "1985-03-04", "Nam", province="01"),
+        person(HUNG_TWO_ID, "Nguyễn Văn Hùng", "1986-03-04", "Nam"),
+    )
+    result = link(doses(dose("Nguyễn Văn Hùng", "1985-03-04", "Nam")), people)
+    assert row(result)["match_status"] == "review"
+
+
+def test_namesake_with_an_unrelated_birth_date_does_not_block_the_link():
+    people = registry(HUNG, person(HUNG_TWO_ID, "Nguyễn Văn Hùng", "1979-09-27", "Nam"))
+    result = link(doses(dose("Nguyễn Văn Hùng", "1985-03-04", "Nam")), people)
+    assert (row(result)["match_status"], row(result)["person_id"]) == ("corrected", HUNG_ID)
+
+
+def test_name_common_in_its_birth_year_is_not_linked_on_name_and_dob_alone():
+    # Ten Hùngs born in 1985: if the writer is missing from the registry (often the case for
+    # people without an ID), a namesake sharing the birth date is too likely.
+    namesakes = [person(cccd(1985, "Nam", 900 + i), "Nguyễn Văn Hùng", f"1985-0{5 + i % 5}-{15 + i}", "Nam") for i in range(9)]
+    result = link(doses(dose("Nguyễn Văn Hùng", "1985-03-04", "Nam")), registry(HUNG, *namesakes))
+    assert (row(result)["match_status"], row(result)["rule"]) == ("review", "MAYBE_UNREGISTERED")
+    assert row(result)["candidate_person_id"] == HUNG_ID
+
+
+def test_candidate_living_elsewhere_is_not_linked_on_name_and_dob_alone():
+    people = registry(person(HUNG_ID, "Nguyễn Văn Hùng", "1985-03-04", "Nam", province="01"))
+    result = link(doses(dose("Nguyễn Văn Hùng", "1985-03-04", "Nam")), people)
+    assert (row(result)["match_status"], row(result)["rule"]) == ("review", "MAYBE_UNREGISTERED")
+
+
+def test_a_near_miss_id_links_even_a_common_name():
+    namesakes = [person(cccd(1985, "Nam", 900 + i), "Nguyễn Văn Hùng", f"1985-0{5 + i % 5}-{15 + i}", "Nam") for i in range(9)]
+    people = registry(HUNG, *namesakes)
+    result = link(doses(dose("Nguyễn Văn Hùng", "1985-03-04", "Nam", HUNG_ID[:-1] + "9")), people)
+    assert (row(result)["match_status"], row(result)["person_id"]) == ("corrected", HUNG_ID)
+
+
+def test_a_made_up_id_that_fits_the_writer_is_evidence_against_a_namesake():
+    # The CCCD encodes 1985 and male like the record, belongs to nobody: probably the writer's own.
+    result = link(doses(dose("Nguyễn Văn Hùng", "1985-03-04", "Nam", cccd(1985, "Nam", 555555))), PEOPLE)
+    assert (row(result)["match_status"], row(result)["candidate_person_id"]) == ("review", HUNG_ID)
 
 
 def test_nobody_plausible_is_unmatched():
@@ -236,7 +322,7 @@ def test_small_chunks_give_the_same_answer():
         dose("Tran Thi Hoa", "1990-12-01", "Nữ"),
         dose("Lê Văn Tám", "1970-05-05", "Nam"),
     )
-    whole, chunked = link(batch, PEOPLE), link(batch, PEOPLE, LinkageSettings(chunk_size=1))
+    whole, chunked = link(batch, PEOPLE), link(batch, PEOPLE, LinkageSettings(chunk_size=1, search_chunk_size=1))
     assert whole.matched.equals(chunked.matched)
     assert whole.corrections.sort("source_row", "field").equals(chunked.corrections.sort("source_row", "field"))
 

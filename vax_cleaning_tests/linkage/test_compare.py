@@ -12,6 +12,7 @@ from vax_cleaning.linkage.compare import (
     IdEmbeddedLevel,
     IdLevel,
     NameLevel,
+    ResidenceLevel,
     compare_pairs,
     id_embedded_level,
 )
@@ -31,16 +32,18 @@ def levels(
     dob: str = "1985-03-04",
     gender: str = "Nam",
     old_id: str | None = "025123456",
+    province: str = "79",
 ) -> dict[str, str]:
     """Levels of the pair (record as written, registry person)."""
     records = record_features(doses(dose(written_name, written_dob, written_gender, written_id)))
-    people = registry_features(registry(person(PERSON_ID, name, dob, gender, old_id=old_id)))
+    people = registry_features(registry(person(PERSON_ID, name, dob, gender, old_id=old_id, province=province)))
     pairs = pl.DataFrame({"_rec": [0], "_reg": [0]}, schema={"_rec": pl.UInt32, "_reg": pl.UInt32})
-    row = compare_pairs(gather_pairs(pairs, records, people), typo_max_edits=2, typo_min_similarity=0.85).row(0, named=True)
+    row = compare_pairs(gather_pairs(pairs, records, people), typo_max_edits=1, typo_min_similarity=0.85).row(0, named=True)
     return {
         "name": NameLevel(row["name_level"]).label,
         "dob": DobLevel(row["dob_level"]).label,
         "gender": GenderLevel(row["gender_level"]).label,
+        "residence": ResidenceLevel(row["residence_level"]).label,
         "id": IdLevel(row["id_level"]).label,
     }
 
@@ -67,6 +70,10 @@ def test_name_one_letter_typo():
 
 def test_short_name_needs_higher_similarity_for_a_typo():
     assert levels("Lê An", name="Lê Anh")["name"] == "different"
+
+
+def test_two_edits_are_a_different_name_not_a_typo():
+    assert levels("Nguyễn Thị Anh", name="Nguyễn Thị Vân")["name"] == "different"
 
 
 def test_middle_name_missing():
@@ -96,9 +103,11 @@ def test_name_null():
         ("1985-04-03", "1985-03-04", "day_month_swapped"),
         ("1985-03-14", "1985-03-04", "one_digit_off"),
         ("1995-03-04", "1985-03-04", "one_digit_off"),
+        ("1986-03-04", "1985-03-04", "year_off_by_one"),
         ("1990-03-04", "1989-03-04", "year_off_by_one"),
         ("1986", "1985-03-04", "year_off_by_one"),
         ("1985-01-01", "1985-03-04", "placeholder_0101"),
+        ("1978-03-04", "1985-03-04", "year_differs"),
         ("1985-11-20", "1985-03-04", "different"),
         ("1984-01-01", "1985-03-04", "different"),
         (None, "1985-03-04", "null"),
@@ -114,6 +123,11 @@ def test_dob_levels(written, registered, level):
 @pytest.mark.parametrize(("written", "level"), [("Nam", "agree"), ("Nữ", "disagree"), (None, "null")])
 def test_gender_levels(written, level):
     assert levels(written_gender=written)["gender"] == level
+
+
+@pytest.mark.parametrize(("province", "level"), [("79", "same_province"), ("01", "other_province")])
+def test_residence_levels(province, level):
+    assert levels(province=province)["residence"] == level  # the dose was given in province 79
 
 
 @pytest.mark.parametrize(
