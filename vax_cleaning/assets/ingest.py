@@ -7,7 +7,7 @@ from dagster_duckdb import DuckDBResource
 
 from vax_cleaning import warehouse
 from vax_cleaning.assets.metadata import counts_by, table_metadata
-from vax_cleaning.assets.policies import DUCKDB_POOL, OWNERS, TRANSIENT_RETRY, terminal_errors
+from vax_cleaning.assets.policies import DUCKDB_ASSET, terminal_errors
 from vax_cleaning.ingest.exports import ingest_province, unknown_province_folders
 from vax_cleaning.ingest.registry import RegistryError, load_registry
 from vax_cleaning.partitions import province_code, province_partitions
@@ -27,9 +27,7 @@ RAW_CHECKS = [
     partitions_def=province_partitions,
     group_name="ingest",
     kinds={"polars", "duckdb"},
-    owners=OWNERS,
-    pool=DUCKDB_POOL,
-    retry_policy=TRANSIENT_RETRY,
+    **DUCKDB_ASSET,
     check_specs=RAW_CHECKS,
     description="Accepted dose records of one province's exports (CSV/XLSX, any field encoding), typed, with "
     "source_file/source_row lineage; records that cannot be accepted go to rejected_rows with a reason.",
@@ -104,9 +102,7 @@ ID_LAYOUT_DISAGREEMENT_TOLERANCE = 0.01
 @dg.asset(
     group_name="ingest",
     kinds={"polars", "duckdb"},
-    owners=OWNERS,
-    pool=DUCKDB_POOL,
-    retry_policy=TRANSIENT_RETRY,
+    **DUCKDB_ASSET,
     check_specs=REGISTRY_CHECKS,
     description="The national population registry snapshot in force (newest registry/<date>/ unless configured), "
     "validated, with the snapshot date on every row so downstream results can say which snapshot they used.",

@@ -7,7 +7,7 @@ from dagster_duckdb import DuckDBResource
 
 from vax_cleaning import warehouse
 from vax_cleaning.assets.metadata import column_lineage, counts_by, table_metadata
-from vax_cleaning.assets.policies import DUCKDB_POOL, OWNERS, TRANSIENT_RETRY
+from vax_cleaning.assets.policies import DUCKDB_ASSET, DUCKDB_POOL, OWNERS, TRANSIENT_RETRY
 from vax_cleaning.linkage import link_doses, passport_ready as eligibility
 from vax_cleaning.partitions import province_code, province_partitions
 
@@ -178,9 +178,7 @@ PASSPORT_CHECKS = [
     deps=["matched_records"],
     group_name="passport",
     kinds={"polars", "duckdb"},
-    owners=OWNERS,
-    pool=DUCKDB_POOL,
-    retry_policy=TRANSIENT_RETRY,
+    **DUCKDB_ASSET,
     check_specs=PASSPORT_CHECKS,
     automation_condition=dg.AutomationCondition.eager(),
     description="One row per linked person (national): doses_linked and whether the linked doses complete the "

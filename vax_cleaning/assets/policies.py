@@ -14,6 +14,10 @@ TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXP
 """A locked DuckDB file or a file still being copied in clears up by itself; bad data does not (see terminal_errors)."""
 
 
+DUCKDB_ASSET = {"owners": OWNERS, "pool": DUCKDB_POOL, "retry_policy": TRANSIENT_RETRY}
+"""Keyword arguments every asset here takes: owner, writer pool, transient-failure retries."""
+
+
 @contextmanager
 def terminal_errors(*errors: type[Exception]) -> Iterator[None]:
     """Errors that retrying cannot fix fail the step at once, with the message that tells the user the fix."""

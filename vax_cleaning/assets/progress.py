@@ -8,11 +8,11 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from vax_cleaning import warehouse
-from vax_cleaning.assets.metadata import table_metadata
-from vax_cleaning.assets.policies import DUCKDB_POOL, OWNERS, TRANSIENT_RETRY, terminal_errors
+from vax_cleaning.assets.metadata import column_lineage, table_metadata
+from vax_cleaning.assets.policies import DUCKDB_ASSET, terminal_errors
 from vax_cleaning.ingest.reported import TallyError, reported_doses
 from vax_cleaning.partitions import province_code, province_partitions
-from vax_cleaning.report import progress_history, progress_markdown, write_report
+from vax_cleaning.report import latest, progress_history, progress_markdown, write_report
 from vax_cleaning.resources import LandingFolder
 
 STATUS_COLUMNS = ("verified", "corrected", "review", "unmatched", "duplicate", "rejected")
@@ -29,6 +29,13 @@ _COUNTS_SQL = """
       (SELECT coalesce(sum(records), 0) FROM export_files WHERE province_code = $1)                  AS records_in_files
 """
 
+PROGRESS_LINEAGE = column_lineage({
+    **{status: [("matched_records", "match_status")] for status in STATUS_COLUMNS if status != "rejected"},
+    "rejected": [("raw_dose_exports", "source_row")],
+    "doses_total": [("matched_records", "match_status"), ("raw_dose_exports", "source_row")],
+})
+"""Where each count comes from (rejected_rows is written by the raw_dose_exports asset)."""
+
 PROGRESS_CHECKS = [
     dg.AssetCheckSpec("totals_add_up", asset="province_progress", blocking=True,
                       description="doses_total equals the six status counts summed and the records counted in the files."),
@@ -40,9 +47,7 @@ PROGRESS_CHECKS = [
     partitions_def=province_partitions,
     group_name="reporting",
     kinds={"duckdb"},
-    owners=OWNERS,
-    pool=DUCKDB_POOL,
-    retry_policy=TRANSIENT_RETRY,
+    **DUCKDB_ASSET,
     check_specs=PROGRESS_CHECKS,
     description="Per-province counts by outcome, one row per run in which they changed (a time series of the "
     "clean-up), with the doses sites reported beside the doses recorded.",
@@ -63,6 +68,7 @@ def province_progress(context: dg.AssetExecutionContext, landing: LandingFolder,
     return dg.MaterializeResult(
         metadata={
             **table_metadata(row, "province_progress"),
+            "dagster/column_lineage": PROGRESS_LINEAGE,
             "appended": appended,
             **{name: int(value) for name, value in counts.items()},
             "doses_total": total,
@@ -114,10 +120,10 @@ NATIONAL_PROGRESS_VIEW = """
     deps=["province_progress"],
     group_name="reporting",
     kinds={"duckdb", "html"},
-    owners=OWNERS,
-    pool=DUCKDB_POOL,
-    retry_policy=TRANSIENT_RETRY,
+    **DUCKDB_ASSET,
     automation_condition=dg.AutomationCondition.eager(),
+    check_specs=[dg.AssetCheckSpec("covers_every_province", asset="progress_report",
+                                   description="The report shows the latest point of every province that has progress rows.")],
     description="National progress report (progress.png, progress.html beside the DuckDB file, under reports/): "
     "share of doses linked over time per province and the backlog by status, with doses not yet uploaded.",
 )
@@ -126,8 +132,13 @@ def progress_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -
     with duckdb.get_connection() as conn:
         history = progress_history(conn)
         png_path, html_path = write_report(conn, Path(duckdb.database).parent / "reports")
+        expected = conn.execute("SELECT count(DISTINCT province_code) FROM province_progress").fetchall()[0][0]
+    shown = latest(history).height
     return dg.MaterializeResult(
+        check_results=[dg.AssetCheckResult(check_name="covers_every_province", passed=shown == expected and png_path.stat().st_size > 0,
+                                           metadata={"provinces_with_progress": expected, "provinces_shown": shown})],
         metadata={
+            "dagster/row_count": shown,
             "report": dg.MetadataValue.path(str(html_path)),
             "chart": dg.MetadataValue.path(str(png_path)),
             "progress": dg.MetadataValue.md(progress_markdown(history, png_path.read_bytes())),

@@ -45,8 +45,8 @@ def decode(data: bytes) -> tuple[str, str]:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-        if encoding == "utf-8-sig" and data.startswith(b"\xef\xbb\xbf"):
-            encoding = "utf-8-bom"
+        if encoding == "utf-8-sig":
+            encoding = "utf-8-bom" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
         return unicodedata.normalize("NFC", text), encoding
     raise UnreadableFileError("neither UTF-8 nor Windows-1258")
 

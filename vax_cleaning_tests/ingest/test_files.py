@@ -18,6 +18,10 @@ def test_utf8_bom_is_detected_and_stripped():
     assert encoding == "utf-8-bom" and text.startswith("Họ và tên")
 
 
+def test_plain_utf8_is_labelled_as_such():
+    assert decode(CSV.encode("utf-8"))[1] == "utf-8"
+
+
 def test_cp1258_file_reads_as_nfc_vietnamese():
     records = read_csv_records(to_cp1258(CSV))
     assert records.encoding == "cp1258"
