@@ -92,5 +92,13 @@ def rematch_after_registry(context: dg.RunStatusSensorContext, landing: LandingF
     ]
 
 
+national_results = dg.AutomationConditionSensorDefinition(
+    "national_results",
+    target=dg.AssetSelection.assets("passport_ready", "progress_report"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="Refreshes passport readiness and the progress report after province runs (their automation conditions).",
+)
+
 SCHEDULES = [nightly_provinces]
-SENSORS = [new_export_files, new_registry_snapshot, rematch_after_registry]
+SENSORS = [new_export_files, new_registry_snapshot, rematch_after_registry, national_results]

@@ -7,7 +7,7 @@ from dagster_duckdb import DuckDBResource
 
 from vax_cleaning import warehouse
 from vax_cleaning.assets.metadata import column_lineage, counts_by, table_metadata
-from vax_cleaning.assets.policies import DUCKDB_ASSET, DUCKDB_POOL, OWNERS, TRANSIENT_RETRY
+from vax_cleaning.assets.policies import DUCKDB_ASSET, NATIONAL_REFRESH, DUCKDB_POOL, OWNERS, TRANSIENT_RETRY
 from vax_cleaning.linkage import link_doses, passport_ready as eligibility
 from vax_cleaning.partitions import province_code, province_partitions
 
@@ -180,7 +180,7 @@ PASSPORT_CHECKS = [
     kinds={"polars", "duckdb"},
     **DUCKDB_ASSET,
     check_specs=PASSPORT_CHECKS,
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=NATIONAL_REFRESH,
     description="One row per linked person (national): doses_linked and whether the linked doses complete the "
     "primary series of the person's first vaccine, i.e. whether a passport can be signed.",
 )

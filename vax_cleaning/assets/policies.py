@@ -18,6 +18,12 @@ DUCKDB_ASSET = {"owners": OWNERS, "pool": DUCKDB_POOL, "retry_policy": TRANSIENT
 """Keyword arguments every asset here takes: owner, writer pool, transient-failure retries."""
 
 
+NATIONAL_REFRESH = (
+    dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing()).with_label("eager_allow_missing")
+)
+"""National results refresh after any province run; most of the 63 province partitions never exist, so missing ones must not block."""
+
+
 @contextmanager
 def terminal_errors(*errors: type[Exception]) -> Iterator[None]:
     """Errors that retrying cannot fix fail the step at once, with the message that tells the user the fix."""

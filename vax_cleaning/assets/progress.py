@@ -9,7 +9,7 @@ from dagster_duckdb import DuckDBResource
 
 from vax_cleaning import warehouse
 from vax_cleaning.assets.metadata import column_lineage, table_metadata
-from vax_cleaning.assets.policies import DUCKDB_ASSET, terminal_errors
+from vax_cleaning.assets.policies import DUCKDB_ASSET, NATIONAL_REFRESH, terminal_errors
 from vax_cleaning.ingest.reported import TallyError, reported_doses
 from vax_cleaning.partitions import province_code, province_partitions
 from vax_cleaning.report import latest, progress_history, progress_markdown, write_report
@@ -121,7 +121,7 @@ NATIONAL_PROGRESS_VIEW = """
     group_name="reporting",
     kinds={"duckdb", "html"},
     **DUCKDB_ASSET,
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=NATIONAL_REFRESH,
     check_specs=[dg.AssetCheckSpec("covers_every_province", asset="progress_report",
                                    description="The report shows the latest point of every province that has progress rows.")],
     description="National progress report (progress.png, progress.html beside the DuckDB file, under reports/): "
