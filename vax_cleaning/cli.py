@@ -1,4 +1,4 @@
-"""`vax-cleaning run` and `vax-cleaning generate`: the command line of data contract section 4."""
+"""The `vax-cleaning` command: run (data contract section 4), generate, export-review, report."""
 
 from __future__ import annotations
 
@@ -37,9 +37,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_command(provinces: list[str] | None) -> int:
     """Materialize through the same Definitions the UI loads; exit non-zero if any partition failed."""
-    from vax_cleaning.runner import run_provinces, summary_table
+    from vax_cleaning.runner import UnknownProvinceError, run_provinces, summary_table
 
-    outcome = run_provinces(provinces)
+    try:
+        outcome = run_provinces(provinces)
+    except UnknownProvinceError as error:
+        print(f"vax-cleaning run: {error}", file=sys.stderr)
+        return 2
     print(summary_table(outcome))
     return 0 if outcome.succeeded else 1
 
