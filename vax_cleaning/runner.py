@@ -13,6 +13,7 @@ from vax_cleaning import settings
 from vax_cleaning.ingest.exports import provinces_with_exports, unknown_province_folders
 from vax_cleaning.partitions import partition_key
 from vax_cleaning.reference import province_names
+from vax_cleaning.warehouse import read_frame, table_exists
 
 
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -94,6 +95,10 @@ def run_provinces(
     return outcome
 
 
+SUMMARY_COLUMNS = ("doses_total", "verified", "corrected", "review", "unmatched", "duplicate", "rejected", "doses_reported")
+"""The per-province summary: the latest province_progress point (the same numbers the UI and report show)."""
+
+
 def summary_table(outcome: RunOutcome) -> str:
     """Per-province counts as a plain-text table (no personal data)."""
     lines = []
@@ -101,30 +106,22 @@ def summary_table(outcome: RunOutcome) -> str:
         lines.append("registry snapshot failed to load: see the run's logs (dagster) for the reason")
     for folder in outcome.unknown_folders:
         lines.append(f"WARNING: exports/{folder}/ is not a province code; its files were not ingested")
-    header = f"{'province':<24}{'records':>10}{'accepted':>10}{'rejected':>10}  status"
-    lines.append(header)
-    counts = _province_counts(outcome.provinces, outcome.duckdb_path)
+    lines.append(f"{'province':<28}" + "".join(f"{name.removeprefix('doses_'):>11}" for name in SUMMARY_COLUMNS) + "  run")
+    latest = _latest_progress(outcome.duckdb_path)
     for code in outcome.provinces:
-        accepted, rejected, statuses = counts.get(code, (0, 0, ""))
+        counts = latest.get(code, {})
+        cells = "".join(f"{'' if counts.get(c) is None else counts[c]:>11}" for c in SUMMARY_COLUMNS)
         state = "FAILED" if code in outcome.failed else "ok"
-        name = f"{code} {province_names()[code]}"
-        lines.append(f"{name:<24}{accepted + rejected:>10}{accepted:>10}{rejected:>10}  {state} {statuses}")
+        lines.append(f"{code + ' ' + province_names()[code]:<28}{cells}  {state}")
     return "\n".join(lines)
 
 
-def _province_counts(provinces: list[str], path: str) -> dict[str, tuple[int, int, str]]:
-    """(accepted, rejected, match-status summary) per province, read back from DuckDB."""
-    if not provinces or not Path(path).exists():
+def _latest_progress(path: str) -> dict[str, dict]:
+    """Latest province_progress row per province (view written by the province_progress asset)."""
+    if not Path(path).exists():
         return {}
     with DuckDBResource(database=path).get_connection() as conn:  # same settings as the runs' connections
-        tables = {row[0] for row in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        result: dict[str, tuple[int, int, str]] = {}
-        for code in provinces:
-            accepted = conn.execute("SELECT count(*) FROM raw_dose_exports WHERE province_code = ?", [code]).fetchall()[0][0] if "raw_dose_exports" in tables else 0
-            rejected = conn.execute("SELECT count(*) FROM rejected_rows WHERE province_code = ?", [code]).fetchall()[0][0] if "rejected_rows" in tables else 0
-            statuses = ""
-            if "matched_records" in tables:
-                rows = conn.execute("SELECT match_status, count(*) FROM matched_records WHERE province_code = ? GROUP BY 1 ORDER BY 1", [code]).fetchall()
-                statuses = " ".join(f"{status}={n}" for status, n in rows)
-            result[code] = (accepted, rejected, statuses)
-    return result
+        if not table_exists(conn, "latest_province_progress"):
+            return {}
+        rows = read_frame(conn, "SELECT * FROM latest_province_progress")
+    return {row["province_code"]: row for row in rows.iter_rows(named=True)}

@@ -106,14 +106,16 @@ def append_if_changed(conn, row: pl.DataFrame) -> bool:
 
 
 NATIONAL_PROGRESS_VIEW = """
+    CREATE OR REPLACE VIEW latest_province_progress AS
+    SELECT * FROM province_progress QUALIFY row_number() OVER (PARTITION BY province_code ORDER BY as_of DESC) = 1;
     CREATE OR REPLACE VIEW national_progress AS
     SELECT max(as_of) AS as_of, count(*) AS provinces, sum(doses_total) AS doses_total,
            sum(verified) AS verified, sum(corrected) AS corrected, sum(review) AS review,
            sum(unmatched) AS unmatched, sum(duplicate) AS duplicate, sum(rejected) AS rejected,
            sum(doses_reported) AS doses_reported
-    FROM (SELECT * FROM province_progress QUALIFY row_number() OVER (PARTITION BY province_code ORDER BY as_of DESC) = 1)
+    FROM latest_province_progress
 """
-"""National roll-up: the latest point of every province, summed."""
+"""Views: the latest point of every province, and their national sum."""
 
 
 @dg.asset(

@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from vax_cleaning.ingest.fields import birth_date_columns
+from vax_cleaning.linkage.normalize import cccd_birth_year, cccd_gender
 
 _SNAPSHOT_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -103,10 +104,7 @@ def load_registry(registry_dir: Path, configured: str | None = None) -> Registry
 
 def id_layout_agreement() -> list[pl.Expr]:
     """Does the CCCD's century/gender digit and 2-digit year agree with the recorded birth year and gender?"""
-    digit = pl.col("person_id").str.slice(3, 1).cast(pl.Int32)
-    embedded_year = 1900 + 100 * (digit // 2) + pl.col("person_id").str.slice(4, 2).cast(pl.Int32)
-    embedded_gender = pl.when(digit % 2 == 0).then(pl.lit("Nam")).otherwise(pl.lit("Nữ"))
     return [
-        (embedded_year == pl.col("birth_year")).alias("id_birth_year_agrees"),
-        (embedded_gender == pl.col("gender")).alias("id_gender_agrees"),
+        (cccd_birth_year(pl.col("person_id")) == pl.col("birth_year")).alias("id_birth_year_agrees"),
+        (cccd_gender(pl.col("person_id")) == pl.col("gender")).alias("id_gender_agrees"),
     ]
