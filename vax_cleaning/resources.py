@@ -48,5 +48,7 @@ def default_resources() -> dict[str, dg.ConfigurableResource]:
     """Resources from the environment (contract section 1); each field can be overridden as run config."""
     return {
         "landing": LandingFolder(data_dir=settings.data_dir()),
-        "duckdb": DuckDBResource(database=settings.duckdb_path()),
+        "duckdb": DuckDBResource(
+            database=settings.duckdb_path(), connection_config={"memory_limit": settings.duckdb_memory_limit()}
+        ),
     }

@@ -16,3 +16,8 @@ def data_dir() -> str:
 def duckdb_path() -> str:
     """DuckDB file the assets write: $VAX_DUCKDB_PATH, else data/vax_cleaning.duckdb (gitignored)."""
     return os.environ.get("VAX_DUCKDB_PATH") or str(PROJECT_ROOT / "data" / "vax_cleaning.duckdb")
+
+
+def duckdb_memory_limit() -> str:
+    """DuckDB's memory cap: $VAX_DUCKDB_MEMORY_LIMIT, else 4GB, so DuckDB spills to disk before polars runs short."""
+    return os.environ.get("VAX_DUCKDB_MEMORY_LIMIT") or "4GB"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import duckdb
 import polars as pl
 
@@ -23,16 +26,24 @@ def replace_where(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFra
     """Replace the rows of one slice (e.g. one province) in a single transaction: idempotent reruns."""
     ensure_table(conn, table, frame)
     conn.register("_incoming", frame)
+    try:
+        with transaction(conn):
+            conn.execute(f'DELETE FROM "{table}" WHERE "{column}" = ?', [value])
+            conn.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _incoming')
+    finally:
+        conn.unregister("_incoming")
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All or nothing: a reader never sees half of a replacement."""
     conn.execute("BEGIN TRANSACTION")
     try:
-        conn.execute(f'DELETE FROM "{table}" WHERE "{column}" = ?', [value])
-        conn.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _incoming')
+        yield
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")
         raise
-    finally:
-        conn.unregister("_incoming")
 
 
 def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:

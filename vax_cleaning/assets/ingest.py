@@ -10,6 +10,7 @@ from vax_cleaning.assets.metadata import counts_by, table_metadata
 from vax_cleaning.assets.policies import DUCKDB_ASSET, terminal_errors
 from vax_cleaning.ingest.exports import ingest_province, unknown_province_folders
 from vax_cleaning.ingest.registry import RegistryError, load_registry
+from vax_cleaning.linkage.normalize import registry_features
 from vax_cleaning.partitions import province_code, province_partitions
 from vax_cleaning.resources import LandingFolder
 
@@ -111,8 +112,10 @@ def registry_snapshot(context: dg.AssetExecutionContext, landing: LandingFolder,
     """National, not per province: a dose given in one province may belong to a person registered in another."""
     with terminal_errors(RegistryError):
         snapshot = load_registry(landing.registry_dir, landing.registry_date)
-    with duckdb.get_connection() as conn:
+    features = registry_features(snapshot.people).drop("_reg")  # normalized once here, not once per province
+    with duckdb.get_connection() as conn, warehouse.transaction(conn):
         warehouse.replace_table(conn, "registry_snapshot", snapshot.people)
+        warehouse.replace_table(conn, "registry_features", features)
         warehouse.replace_table(conn, "registry_rejected_rows", snapshot.rejected)
         duplicates, malformed = conn.execute(
             "SELECT count(*) - count(DISTINCT person_id), count(*) FILTER (WHERE NOT regexp_full_match(person_id, '\\d{12}')) FROM registry_snapshot"

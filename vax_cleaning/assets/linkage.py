@@ -74,8 +74,8 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     code = province_code(context.partition_key)
     with duckdb.get_connection() as conn:
         doses = warehouse.read_frame(conn, "SELECT * FROM raw_dose_exports WHERE province_code = ?", [code])
-        registry = warehouse.read_frame(conn, "SELECT * FROM registry_snapshot")
-        snapshot_date = registry["snapshot_date"].max()
+        registry = warehouse.read_frame(conn, "SELECT * FROM registry_features")  # in registry_snapshot's row order
+        snapshot_date = conn.execute("SELECT max(snapshot_date) FROM registry_snapshot").fetchall()[0][0]
         other_linked = warehouse.read_frame(conn, _OTHER_LINKED_SQL, [code]) if warehouse.table_exists(conn, "matched_records") else None
     result = link_doses(doses, registry, other_linked=other_linked)
     matched = result.matched.with_columns(registry_snapshot_date=pl.lit(snapshot_date))

@@ -14,9 +14,12 @@ every person sharing one of its keys. Each rule tolerates one kind of recording 
 | dob_family_middle | full DOB, family + middle name | a typo in the given name |
 | name_year_partial_record | name key, year (record year-only or 01/01) | a year-only / placeholder DOB |
 | name_year_partial_registry | name key, year (registry year-only) | a registry with the year only |
-| cccd_window_* / cmnd_window_* | the ID with a 4-digit (CCCD) or 3-digit (CMND) window masked | one wrong digit or two adjacent digits swapped |
+| cccd_window_* / cmnd_window_* | the ID with two adjacent digits masked (every position) | one wrong digit or two adjacent digits swapped |
 
-The ID windows overlap so that any adjacent transposition lies inside one window. Keys are
+The ID windows slide one digit at a time, so any wrong digit or adjacent transposition lies
+inside one window. They are two digits wide because a CCCD's first six digits are province,
+century/gender and birth year: a wider window leaves too few free digits shared, and at a few
+million people per province its blocks grow to hundreds of unrelated persons. Keys are
 64-bit hashes of the key columns (plus the rule id); a hash collision only adds a pair that the
 comparisons then reject. Blocks holding more than `max_block_size` registry persons (very common
 names with a year-only DOB) are not expanded: the records that hit them are flagged `truncated`
@@ -67,9 +70,9 @@ _NAME = pl.col("name_key")
 _YEAR, _MONTH, _DAY = pl.col("birth_year"), pl.col("birth_month"), pl.col("birth_day")
 _PARTIAL_DOB = _MONTH.is_null() | ((_MONTH == 1) & (_DAY == 1))
 
-CCCD_WINDOWS = ((0, 4), (3, 7), (6, 10), (8, 12))
+CCCD_WINDOWS = tuple((start, start + 2) for start in range(11))
 """Masked windows of a 12-digit CCCD; every adjacent digit pair lies inside one of them."""
-CMND_WINDOWS = ((0, 3), (2, 5), (4, 7), (6, 9))
+CMND_WINDOWS = tuple((start, start + 2) for start in range(8))
 """Masked windows of a 9-digit CMND, same property."""
 
 BLOCKING_RULES: tuple[BlockingRule, ...] = (
@@ -97,7 +100,7 @@ BLOCKING_RULES: tuple[BlockingRule, ...] = (
     *(
         BlockingRule(
             f"cmnd_window_{start}_{end}",
-            30 + i,
+            40 + i,
             record_parts=(_masked("id_number", start, end),),
             registry_parts=(_masked("old_id", start, end),),
             record_filter=pl.col("id_kind") == "cmnd",

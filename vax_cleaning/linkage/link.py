@@ -34,7 +34,7 @@ from vax_cleaning.linkage.compare import (
     level_labels,
 )
 from vax_cleaning.linkage.duplicates import find_duplicates
-from vax_cleaning.linkage.normalize import record_features, registry_features
+from vax_cleaning.linkage.normalize import as_registry_features, record_features
 
 DOSE_COLUMNS = (
     "source_file", "source_row", "province_code", "full_name", "date_of_birth", "birth_year", "birth_month",
@@ -149,16 +149,18 @@ def link_doses(
 ) -> LinkageResult:
     """Link every dose record to a registry person, or say why not (see classify.py for the cascade).
 
-    `doses`: raw_dose_exports rows of one batch (a province); `registry`: registry_snapshot;
+    `doses`: raw_dose_exports rows of one batch (a province); `registry`: registry_snapshot rows,
+    or their features as stored once per snapshot (normalize.registry_features, the registry_features table);
     `other_linked`: already-linked records of other provinces (source_file, source_row,
     person_id, vaccination_date, vaccine_code), so cross-province duplicates are found.
     """
     _require(doses, DOSE_COLUMNS, "doses")
-    _require(registry, REGISTRY_COLUMNS, "registry")
+    if "name_key" not in registry.columns:  # snapshot rows, not precomputed features
+        _require(registry, REGISTRY_COLUMNS, "registry")
+    people = as_registry_features(registry)
     if doses.select(pl.struct("source_file", "source_row").is_duplicated().any()).item():
         raise ValueError("doses has repeated (source_file, source_row)")
     records = record_features(doses)
-    people = registry_features(registry)
     no_truncation = pl.DataFrame(schema={"_rec": pl.UInt32})
     decided, fixes, unsettled = [], [], []
     # Phase 1: for most records the ID settles it (owner found, name and full DOB agree).
