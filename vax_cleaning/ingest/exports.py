@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -36,6 +38,9 @@ FILE_SCHEMA: dict[str, pl.DataType] = {
     "records": pl.Int64(), "accepted": pl.Int64(), "rejected": pl.Int64(), "problem": pl.String(),
 }
 """Per-file inventory, so a data officer can see what each landed file contributed."""
+
+READER_THREADS = min(4, os.cpu_count() or 1)
+"""Files read at once: one file's Python decoding overlaps another's polars work."""
 
 
 @dataclass(frozen=True)
@@ -77,28 +82,32 @@ def provinces_with_exports(exports_dir: Path) -> list[str]:
 def ingest_province(exports_dir: Path, province_code: str, today: date) -> ProvinceExports:
     """Read every export file of the province; one unreadable file never loses the others."""
     files, others = export_files(exports_dir, province_code)
-    accepted, rejected, inventory = [], [], []
-    for path in files:
-        source_file = source_file_name(path, exports_dir)
-        try:
-            raw = read_records(path)
-        except UnreadableFileError as error:
-            rejected.append(_whole_file_rejection(source_file, province_code, str(error)))
-            inventory.append(_inventory_row(source_file, province_code, path.suffix, 0, 0, 1, str(error)))
-            continue
-        file_accepted, file_rejected = classify_records(raw, source_file, province_code, today)
-        accepted.append(file_accepted)
-        rejected.append(file_rejected)
-        inventory.append(
-            _inventory_row(source_file, province_code, raw.encoding, raw.frame.height, file_accepted.height, file_rejected.height, None)
-        )
+    with ThreadPoolExecutor(max_workers=READER_THREADS) as pool:  # decoding holds the GIL, polars work does not
+        per_file = list(pool.map(lambda path: _ingest_file(path, exports_dir, province_code, today), files))
+    inventory = [row for _, _, row in per_file]
     for path in others:
         inventory.append(_inventory_row(source_file_name(path, exports_dir), province_code, path.suffix, 0, 0, 0, "unsupported file type: not ingested"))
     return ProvinceExports(
-        accepted=pl.concat([pl.DataFrame(schema=ACCEPTED_SCHEMA), *accepted]),
-        rejected=pl.concat([pl.DataFrame(schema=REJECTED_SCHEMA), *rejected]),
+        accepted=pl.concat([pl.DataFrame(schema=ACCEPTED_SCHEMA), *(accepted for accepted, _, _ in per_file)]),
+        rejected=pl.concat([pl.DataFrame(schema=REJECTED_SCHEMA), *(rejected for _, rejected, _ in per_file)]),
         files=pl.concat([pl.DataFrame(schema=FILE_SCHEMA), *inventory]),
     )
+
+
+def _ingest_file(path: Path, exports_dir: Path, province_code: str, today: date) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(accepted, rejected, inventory row) of one file; an unreadable file is one rejection, not an exception."""
+    source_file = source_file_name(path, exports_dir)
+    try:
+        raw = read_records(path)
+    except UnreadableFileError as error:
+        return (
+            pl.DataFrame(schema=ACCEPTED_SCHEMA),
+            _whole_file_rejection(source_file, province_code, str(error)),
+            _inventory_row(source_file, province_code, path.suffix, 0, 0, 1, str(error)),
+        )
+    accepted, rejected = classify_records(raw, source_file, province_code, today)
+    inventory = _inventory_row(source_file, province_code, raw.encoding, raw.frame.height, accepted.height, rejected.height, None)
+    return accepted, rejected, inventory
 
 
 def classify_records(raw: RawRecords, source_file: str, province_code: str, today: date) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -81,22 +81,32 @@ def _require(frame: pl.DataFrame, columns: tuple[str, ...], what: str) -> None:
         raise ValueError(f"{what} lacks columns {missing}")
 
 
+def _of_chunk(id_pairs: pl.DataFrame, chunk: pl.DataFrame) -> pl.DataFrame:
+    """The exact-ID pairs (found once for the whole batch) of the records in `chunk`."""
+    return id_pairs.join(chunk.select("_rec"), on="_rec", how="semi")
+
+
 def _settle_by_id(
-    chunk: pl.DataFrame, records: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings
+    chunk: pl.DataFrame, id_pairs: pl.DataFrame, records: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings
 ) -> pl.DataFrame:
     """Scored exact-ID pairs that need no candidate search (one owner, name and full DOB agree)."""
-    id_pairs = exact_id_pairs(chunk, people)
-    return score_pairs(gather_pairs(id_pairs, records, people), settings).filter(settles_by_id())
+    pairs = _of_chunk(id_pairs, chunk)
+    return score_pairs(gather_pairs(pairs, records, people), settings).filter(settles_by_id())
 
 
 def _search(
-    chunk: pl.DataFrame, records: pl.DataFrame, people: pl.DataFrame, index: BlockIndex, settings: LinkageSettings
+    chunk: pl.DataFrame,
+    id_pairs: pl.DataFrame,
+    records: pl.DataFrame,
+    people: pl.DataFrame,
+    index: BlockIndex,
+    settings: LinkageSettings,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Scored pairs (ID owners + blocked candidates) of records the ID did not settle, and the truncated ones."""
-    id_pairs = exact_id_pairs(chunk, people).with_columns(only_id_window=pl.lit(False))
+    owners = _of_chunk(id_pairs, chunk).with_columns(only_id_window=pl.lit(False))
     candidates = blocked_pairs(chunk, index)
     pairs = (
-        pl.concat([id_pairs, candidates.pairs], how="vertical_relaxed")
+        pl.concat([owners, candidates.pairs], how="vertical_relaxed")
         .group_by("_rec", "_reg")
         .agg(pl.col("only_id_window").all())
     )
@@ -161,11 +171,12 @@ def link_doses(
     if doses.select(pl.struct("source_file", "source_row").is_duplicated().any()).item():
         raise ValueError("doses has repeated (source_file, source_row)")
     records = record_features(doses)
+    id_pairs = exact_id_pairs(records, people)
     no_truncation = pl.DataFrame(schema={"_rec": pl.UInt32})
     decided, fixes, unsettled = [], [], []
     # Phase 1: for most records the ID settles it (owner found, name and full DOB agree).
     for chunk in _chunks(records, settings.chunk_size):
-        settled = _settle_by_id(chunk, records, people, settings)
+        settled = _settle_by_id(chunk, id_pairs, records, people, settings)
         chunk_decided, chunk_fixes = _decide_chunk(
             settled, settled.select("_rec"), no_truncation, records, people, settings
         )
@@ -178,7 +189,7 @@ def link_doses(
         index = build_block_index(people, settings.max_block_size, wanted=record_block_keys(rest)["block_hash"])
         name_counts = namesakes(rest, people)
         for chunk in _chunks(rest, settings.search_chunk_size):
-            scored, truncated = _search(chunk, records, people, index, settings)
+            scored, truncated = _search(chunk, id_pairs, records, people, index, settings)
             rec_ids = chunk.select("_rec").join(name_counts, on="_rec", how="left")
             chunk_decided, chunk_fixes = _decide_chunk(scored, rec_ids, truncated, records, people, settings)
             decided.append(chunk_decided)

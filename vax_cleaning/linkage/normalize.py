@@ -111,16 +111,19 @@ def date_parts(prefix: str = "") -> list[pl.Expr]:
 def with_name_features(frame: pl.LazyFrame, full_name: str = "full_name") -> pl.LazyFrame:
     """Every name column the comparisons and blocks need, from the name as written.
 
-    Built in stages (each from the previous stage's column) so the regex work runs once per row.
+    Built in stages (each from the previous stage's column), once per distinct spelling: names
+    repeat (a person's several doses, common names), and the regex work is the expensive part.
     """
-    return (
-        frame.with_columns(canonical_name(pl.col(full_name)).alias("name_canon"))
+    spellings = (
+        frame.select(pl.col(full_name).unique())
+        .with_columns(canonical_name(pl.col(full_name)).alias("name_canon"))
         .with_columns(
             name_key(pl.col("name_canon")).alias("name_key"),
             has_diacritics(pl.col("name_canon")).alias("name_has_diacritics"),
         )
         .with_columns(**name_tokens(pl.col("name_key")))
     )
+    return frame.join(spellings, on=full_name, how="left", nulls_equal=True, maintain_order="left")
 
 
 def _with_defaults(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
