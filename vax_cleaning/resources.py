@@ -48,7 +48,10 @@ def default_resources() -> dict[str, dg.ConfigurableResource]:
     """Resources from the environment (contract section 1); each field can be overridden as run config."""
     return {
         "landing": LandingFolder(data_dir=settings.data_dir()),
-        "duckdb": DuckDBResource(
-            database=settings.duckdb_path(), connection_config={"memory_limit": settings.duckdb_memory_limit()}
-        ),
+        "duckdb": DuckDBResource(database=settings.duckdb_path(), connection_config=duckdb_connection_config()),
     }
+
+
+def duckdb_connection_config() -> dict[str, str]:
+    """DuckDB settings for every connection: capped memory, so DuckDB spills to disk before polars runs short."""
+    return {"memory_limit": settings.duckdb_memory_limit()}

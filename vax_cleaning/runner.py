@@ -12,6 +12,7 @@ from dagster_duckdb import DuckDBResource
 from vax_cleaning import settings
 from vax_cleaning.ingest.exports import provinces_with_exports, unknown_province_folders
 from vax_cleaning.partitions import partition_key
+from vax_cleaning.resources import duckdb_connection_config
 from vax_cleaning.reference import province_names
 from vax_cleaning.warehouse import read_frame, table_exists
 
@@ -51,7 +52,11 @@ def run_config(data_dir: str, duckdb_path: str, run_date: str | None = None) -> 
     landing = {"data_dir": data_dir, **({"run_date": run_date} if run_date else {})}
     return {
         **QUIET_CONSOLE,
-        "resources": {"landing": {"config": landing}, "duckdb": {"config": {"database": duckdb_path}}},
+        "resources": {
+            "landing": {"config": landing},
+            # run config replaces the resource's whole config: the memory limit must be restated here
+            "duckdb": {"config": {"database": duckdb_path, "connection_config": duckdb_connection_config()}},
+        },
     }
 
 

@@ -19,5 +19,5 @@ def duckdb_path() -> str:
 
 
 def duckdb_memory_limit() -> str:
-    """DuckDB's memory cap: $VAX_DUCKDB_MEMORY_LIMIT, else 4GB, so DuckDB spills to disk before polars runs short."""
-    return os.environ.get("VAX_DUCKDB_MEMORY_LIMIT") or "4GB"
+    """DuckDB's memory cap per connection: $VAX_DUCKDB_MEMORY_LIMIT, else 2GB (the rest is polars' working space)."""
+    return os.environ.get("VAX_DUCKDB_MEMORY_LIMIT") or "2GB"

@@ -9,6 +9,7 @@ from vax_cleaning import warehouse
 from vax_cleaning.assets.metadata import column_lineage, counts_by, table_metadata
 from vax_cleaning.assets.policies import DUCKDB_ASSET, NATIONAL_REFRESH, DUCKDB_POOL, OWNERS, TRANSIENT_RETRY
 from vax_cleaning.linkage import link_doses, passport_ready as eligibility
+from vax_cleaning.linkage.link import DOSE_COLUMNS, OPTIONAL_DOSE_COLUMNS
 from vax_cleaning.partitions import province_code, province_partitions
 
 MATCH_STATUSES = ("verified", "corrected", "review", "unmatched", "duplicate")
@@ -46,6 +47,9 @@ PASSPORT_LINEAGE = column_lineage({
                  ("raw_dose_exports", "vaccine_code"), ("raw_dose_exports", "dose_number")],
 })
 
+DOSE_SELECT = ", ".join(DOSE_COLUMNS + OPTIONAL_DOSE_COLUMNS)
+"""Only what the linkage reads: addresses, phones and lots stay in DuckDB (memory at millions of records)."""
+
 _OTHER_LINKED_SQL = """
     SELECT m.source_file, m.source_row, m.person_id, d.vaccination_date, d.vaccine_code
     FROM matched_records m JOIN raw_dose_exports d USING (source_file, source_row)
@@ -73,7 +77,7 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """Links one province's records against the national registry; cross-province duplicates settle here."""
     code = province_code(context.partition_key)
     with duckdb.get_connection() as conn:
-        doses = warehouse.read_frame(conn, "SELECT * FROM raw_dose_exports WHERE province_code = ?", [code])
+        doses = warehouse.read_frame(conn, f"SELECT {DOSE_SELECT} FROM raw_dose_exports WHERE province_code = ?", [code])
         registry = warehouse.read_frame(conn, "SELECT * FROM registry_features")  # in registry_snapshot's row order
         snapshot_date = conn.execute("SELECT max(snapshot_date) FROM registry_snapshot").fetchall()[0][0]
         other_linked = warehouse.read_frame(conn, _OTHER_LINKED_SQL, [code]) if warehouse.table_exists(conn, "matched_records") else None

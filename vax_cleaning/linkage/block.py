@@ -61,9 +61,10 @@ def _both(*parts: pl.Expr) -> dict[str, tuple[pl.Expr, ...]]:
     return {"record_parts": parts, "registry_parts": parts}
 
 
-def _masked(column: str, start: int, end: int) -> pl.Expr:
-    """The ID with digits [start, end) removed."""
-    return pl.concat_str(pl.col(column).str.slice(0, start), pl.col(column).str.slice(end))
+def _masked(column: str, start: int, end: int, width: int) -> pl.Expr:
+    """The fixed-width ID with digits [start, end) removed, as an integer (no string building: ~30 keys per person)."""
+    value = pl.col(column).cast(pl.Int64, strict=False)
+    return value // 10 ** (width - start) * 10 ** (width - end) + value % 10 ** (width - end)
 
 
 _NAME = pl.col("name_key")
@@ -90,8 +91,8 @@ BLOCKING_RULES: tuple[BlockingRule, ...] = (
         BlockingRule(
             f"cccd_window_{start}_{end}",
             20 + i,
-            record_parts=(_masked("id_number", start, end),),
-            registry_parts=(_masked("person_id", start, end),),
+            record_parts=(_masked("id_number", start, end, 12),),
+            registry_parts=(_masked("person_id", start, end, 12),),
             record_filter=pl.col("id_kind") == "cccd",
             id_window=True,
         )
@@ -101,8 +102,8 @@ BLOCKING_RULES: tuple[BlockingRule, ...] = (
         BlockingRule(
             f"cmnd_window_{start}_{end}",
             40 + i,
-            record_parts=(_masked("id_number", start, end),),
-            registry_parts=(_masked("old_id", start, end),),
+            record_parts=(_masked("id_number", start, end, 9),),
+            registry_parts=(_masked("old_id", start, end, 9),),
             record_filter=pl.col("id_kind") == "cmnd",
             id_window=True,
         )
@@ -114,7 +115,7 @@ BLOCKING_RULES: tuple[BlockingRule, ...] = (
 def _keys(
     features: pl.LazyFrame, index: str, rule: BlockingRule, parts: tuple[pl.Expr, ...], extra: pl.Expr | None
 ) -> pl.LazyFrame:
-    """(index, block_hash, id_window) rows of one rule for one side."""
+    """(index, rule, block_hash, id_window) rows of one rule for one side."""
     named = [part.alias(f"k{i}") for i, part in enumerate(parts)]
     keep = pl.all_horizontal([pl.col(f"k{i}").is_not_null() for i in range(len(parts))])
     if extra is not None:
@@ -124,6 +125,7 @@ def _keys(
         .filter(keep)
         .select(
             index,
+            pl.lit(rule.rule_id, pl.UInt8).alias("rule"),
             pl.struct(pl.lit(rule.rule_id, pl.UInt8).alias("rule"), *[pl.col(f"k{i}") for i in range(len(parts))])
             .hash(seed=HASH_SEED)
             .alias("block_hash"),
@@ -142,19 +144,20 @@ class BlockIndex:
     """block_hash of blocks with more than max_block_size persons."""
 
 
-def build_block_index(people: pl.DataFrame, max_block_size: int, wanted: pl.Series | None = None) -> BlockIndex:
+def build_block_index(people: pl.DataFrame, max_block_size: int, wanted: pl.DataFrame | None = None) -> BlockIndex:
     """Hash every registry person under every rule; set aside blocks too large to expand.
 
-    With `wanted` (the block hashes of the records to link), only those blocks are kept: the
-    index then holds a few million rows instead of ~15 per registry person.
+    With `wanted` (record_block_keys of the records to link), only those blocks are kept: the
+    index then holds a few million rows instead of ~30 per registry person. Each rule is
+    filtered by its own records' keys: one small hash set per rule, not one set of all keys.
     """
     lazy = people.lazy()
-    wanted_list = None if wanted is None else wanted.unique().implode()
     kept, oversized = [], []
     for rule in BLOCKING_RULES:
         keys = _keys(lazy, "_reg", rule, rule.registry_parts, rule.registry_filter).select("block_hash", "_reg")
-        if wanted_list is not None:
-            keys = keys.filter(pl.col("block_hash").is_in(wanted_list))
+        if wanted is not None:
+            rule_keys = wanted.filter(pl.col("rule") == rule.rule_id)["block_hash"].unique()
+            keys = keys.filter(pl.col("block_hash").is_in(rule_keys.implode()))
         keys = keys.with_columns(block_size=pl.len().over("block_hash")).collect()
         oversized.append(keys.filter(pl.col("block_size") > max_block_size).select("block_hash").unique())
         kept.append(keys.filter(pl.col("block_size") <= max_block_size).select("block_hash", "_reg"))
@@ -162,7 +165,7 @@ def build_block_index(people: pl.DataFrame, max_block_size: int, wanted: pl.Seri
 
 
 def record_block_keys(records: pl.DataFrame) -> pl.DataFrame:
-    """(_rec, block_hash, id_window) for every rule a record takes part in."""
+    """(_rec, rule, block_hash, id_window) for every rule a record takes part in."""
     lazy = records.lazy()
     keys = [_keys(lazy, "_rec", rule, rule.record_parts, rule.record_filter) for rule in BLOCKING_RULES]
     return pl.concat(keys).collect()

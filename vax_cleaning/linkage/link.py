@@ -40,7 +40,9 @@ DOSE_COLUMNS = (
     "source_file", "source_row", "province_code", "full_name", "date_of_birth", "birth_year", "birth_month",
     "birth_day", "gender", "id_number", "vaccine_code", "dose_number", "vaccination_date",
 )  # fmt: skip
-"""Columns of raw_dose_exports the linkage needs (id_kind, id_issue, id_raw, date_of_birth_raw are optional)."""
+"""Columns of raw_dose_exports the linkage needs ..."""
+OPTIONAL_DOSE_COLUMNS = ("id_issue", "id_raw", "date_of_birth_raw")
+"""... and those it uses when present (what a reviewer sees of the ID and DOB as written)."""
 
 REGISTRY_COLUMNS = ("person_id", "full_name", "date_of_birth", "birth_year", "birth_month", "birth_day", "gender")
 """Columns of registry_snapshot the linkage needs (old_id optional)."""
@@ -186,7 +188,7 @@ def link_doses(
     # Phase 2: candidate search for the others, against an index of only the blocks they use.
     rest = records[pl.concat(unsettled)["_rec"].sort()]
     if rest.height:
-        index = build_block_index(people, settings.max_block_size, wanted=record_block_keys(rest)["block_hash"])
+        index = build_block_index(people, settings.max_block_size, wanted=record_block_keys(rest))
         name_counts = namesakes(rest, people)
         for chunk in _chunks(rest, settings.search_chunk_size):
             scored, truncated = _search(chunk, id_pairs, records, people, index, settings)
