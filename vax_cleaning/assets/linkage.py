@@ -82,6 +82,7 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
         snapshot_date = conn.execute("SELECT max(snapshot_date) FROM registry_snapshot").fetchall()[0][0]
         other_linked = warehouse.read_frame(conn, _OTHER_LINKED_SQL, [code]) if warehouse.table_exists(conn, "matched_records") else None
     result = link_doses(doses, registry, other_linked=other_linked)
+    del doses, registry, other_linked  # millions of rows each: free them before the writes
     matched = result.matched.with_columns(registry_snapshot_date=pl.lit(snapshot_date))
     corrections = result.corrections.with_columns(province_code=pl.lit(code))
     with duckdb.get_connection() as conn:
