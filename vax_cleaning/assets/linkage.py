@@ -78,6 +78,9 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     code = province_code(context.partition_key)
     with duckdb.get_connection() as conn:
         doses = warehouse.read_frame(conn, f"SELECT {DOSE_SELECT} FROM raw_dose_exports WHERE province_code = ?", [code])
+        if not warehouse.table_exists(conn, "registry_features"):
+            raise dg.Failure("no registry_features table: materialize registry_snapshot (job load_registry), "
+                             "then rerun this province", allow_retries=False)
         registry = warehouse.read_frame(conn, "SELECT * FROM registry_features")  # in registry_snapshot's row order
         snapshot_date = conn.execute("SELECT max(snapshot_date) FROM registry_snapshot").fetchall()[0][0]
         other_linked = warehouse.read_frame(conn, _OTHER_LINKED_SQL, [code]) if warehouse.table_exists(conn, "matched_records") else None

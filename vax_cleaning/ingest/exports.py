@@ -39,7 +39,7 @@ FILE_SCHEMA: dict[str, pl.DataType] = {
 }
 """Per-file inventory, so a data officer can see what each landed file contributed."""
 
-READER_THREADS = 2 * (os.cpu_count() or 1)
+READER_THREADS = min(8, 2 * (os.cpu_count() or 1))
 """Files read at once: one file's Python decoding overlaps others' polars work (measured best at 2 per core)."""
 
 
