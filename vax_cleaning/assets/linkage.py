@@ -9,7 +9,7 @@ from vax_cleaning import warehouse
 from vax_cleaning.assets.metadata import column_lineage, counts_by, table_metadata
 from vax_cleaning.assets.policies import DUCKDB_ASSET, NATIONAL_REFRESH, DUCKDB_POOL, OWNERS, TRANSIENT_RETRY
 from vax_cleaning.linkage import link_doses, passport_ready as eligibility
-from vax_cleaning.linkage.link import DOSE_COLUMNS, OPTIONAL_DOSE_COLUMNS
+from vax_cleaning.linkage.link import DOSE_COLUMNS, OPTIONAL_DOSE_COLUMNS, OtherLinkedLookup
 from vax_cleaning.partitions import province_code, province_partitions
 
 MATCH_STATUSES = ("verified", "corrected", "review", "unmatched", "duplicate")
@@ -53,6 +53,8 @@ DOSE_SELECT = ", ".join(DOSE_COLUMNS + OPTIONAL_DOSE_COLUMNS)
 _OTHER_LINKED_SQL = """
     SELECT m.source_file, m.source_row, m.person_id, d.vaccination_date, d.vaccine_code
     FROM matched_records m JOIN raw_dose_exports d USING (source_file, source_row)
+    SEMI JOIN _batch_doses b
+      ON b.person_id = m.person_id AND b.vaccination_date = d.vaccination_date AND b.vaccine_code = d.vaccine_code
     WHERE m.province_code <> ? AND m.match_status IN ('verified', 'corrected')
 """
 
@@ -77,15 +79,16 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """Links one province's records against the national registry; cross-province duplicates settle here."""
     code = province_code(context.partition_key)
     with duckdb.get_connection() as conn:
-        doses = warehouse.read_frame(conn, f"SELECT {DOSE_SELECT} FROM raw_dose_exports WHERE province_code = ?", [code])
         if not warehouse.table_exists(conn, "registry_features"):
             raise dg.Failure("no registry_features table: materialize registry_snapshot (job load_registry), "
                              "then rerun this province", allow_retries=False)
-        registry = warehouse.read_frame(conn, "SELECT * FROM registry_features")  # in registry_snapshot's row order
         snapshot_date = conn.execute("SELECT max(snapshot_date) FROM registry_snapshot").fetchall()[0][0]
-        other_linked = warehouse.read_frame(conn, _OTHER_LINKED_SQL, [code]) if warehouse.table_exists(conn, "matched_records") else None
-    result = link_doses(doses, registry, other_linked=other_linked)
-    del doses, registry, other_linked  # millions of rows each: free them before the writes
+        # millions of rows each, passed as temporaries: link_doses keeps only what it still needs
+        result = link_doses(
+            warehouse.read_frame(conn, f"SELECT {DOSE_SELECT} FROM raw_dose_exports WHERE province_code = ?", [code]),
+            warehouse.read_frame(conn, "SELECT * FROM registry_features"),  # in registry_snapshot's row order
+            other_linked=_other_linked_lookup(conn, code),
+        )
     matched = result.matched.with_columns(registry_snapshot_date=pl.lit(snapshot_date))
     corrections = result.corrections.with_columns(province_code=pl.lit(code))
     with duckdb.get_connection() as conn:
@@ -116,6 +119,21 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
         },
     )
     yield from checks
+
+
+def _other_linked_lookup(conn: duckdb.DuckDBPyConnection, code: str) -> OtherLinkedLookup:
+    """Other provinces' linked copies of a batch's doses, fetched by DuckDB (not all their records into memory)."""
+
+    def lookup(batch_doses: pl.DataFrame) -> pl.DataFrame | None:
+        if not warehouse.table_exists(conn, "matched_records"):
+            return None
+        conn.register("_batch_doses", batch_doses)
+        try:
+            return warehouse.read_frame(conn, _OTHER_LINKED_SQL, [code])
+        finally:
+            conn.unregister("_batch_doses")
+
+    return lookup
 
 
 def _supersede(conn: duckdb.DuckDBPyConnection, superseded: pl.DataFrame) -> None:

@@ -203,10 +203,11 @@ def namesakes(records: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
 
 def exact_id_pairs(records: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
     """(_rec, _reg) where the record's CCCD is a person_id or its CMND is an old_id."""
-    cccd = records.filter(pl.col("id_kind") == "cccd").join(
+    ids = records.select("_rec", "id_number", "id_kind")  # not every record column through the filter
+    cccd = ids.filter(pl.col("id_kind") == "cccd").join(
         people.select("_reg", "person_id"), left_on="id_number", right_on="person_id", how="inner"
     )
-    cmnd = records.filter(pl.col("id_kind") == "cmnd").join(
+    cmnd = ids.filter(pl.col("id_kind") == "cmnd").join(
         people.filter(pl.col("old_id").is_not_null()).select("_reg", "old_id"),
         left_on="id_number",
         right_on="old_id",

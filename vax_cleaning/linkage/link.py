@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -33,7 +34,7 @@ from vax_cleaning.linkage.compare import (
     id_embedded_level,
     level_labels,
 )
-from vax_cleaning.linkage.duplicates import find_duplicates
+from vax_cleaning.linkage.duplicates import DOSE_KEY, find_duplicates
 from vax_cleaning.linkage.normalize import as_registry_features, record_features
 
 DOSE_COLUMNS = (
@@ -56,6 +57,12 @@ MATCHED_COLUMNS = (
 
 SUPERSEDED_COLUMNS = ("source_file", "source_row", "duplicate_of_file", "duplicate_of_row")
 """superseded columns."""
+
+_KEPT_DOSE_COLUMNS = ("source_file", "source_row", "province_code", "vaccination_date", "vaccine_code")
+"""What link_doses still reads from `doses` once the record features are built."""
+
+OtherLinkedLookup = Callable[[pl.DataFrame], pl.DataFrame | None]
+"""Given a batch's linked doses (DOSE_KEY columns), the other provinces' linked copies of them (None: none yet)."""
 
 _CHOSEN_COLUMNS = (
     "_rec", "_reg", "score", "name_level", "dob_level", "gender_level", "residence_level", "id_level",
@@ -157,22 +164,53 @@ def link_doses(
     doses: pl.DataFrame,
     registry: pl.DataFrame,
     settings: LinkageSettings = LinkageSettings(),
-    other_linked: pl.DataFrame | None = None,
+    other_linked: pl.DataFrame | OtherLinkedLookup | None = None,
 ) -> LinkageResult:
     """Link every dose record to a registry person, or say why not (see classify.py for the cascade).
 
     `doses`: raw_dose_exports rows of one batch (a province); `registry`: registry_snapshot rows,
     or their features as stored once per snapshot (normalize.registry_features, the registry_features table);
     `other_linked`: already-linked records of other provinces (source_file, source_row,
-    person_id, vaccination_date, vaccine_code), so cross-province duplicates are found.
+    person_id, vaccination_date, vaccine_code), so cross-province duplicates are found -- or a
+    lookup returning only those sharing a dose with this batch, so a warehouse need not load them all.
+    Memory: pass `doses` and `registry` as temporaries, and only their indexed forms stay alive.
     """
     _require(doses, DOSE_COLUMNS, "doses")
     if "name_key" not in registry.columns:  # snapshot rows, not precomputed features
         _require(registry, REGISTRY_COLUMNS, "registry")
     people = as_registry_features(registry)
+    del registry  # a chunked input frame would otherwise live beside its contiguous copy
     if doses.select(pl.struct("source_file", "source_row").is_duplicated().any()).item():
         raise ValueError("doses has repeated (source_file, source_row)")
     records = record_features(doses)
+    doses = doses.select(_KEPT_DOSE_COLUMNS)  # names, IDs and birth dates now live in `records`
+    decisions, correction_rows = _decide_all(records, people, settings)
+    del people  # millions of persons: freed before the duplicate search
+    matched = _assemble(doses, records, decisions, correction_rows)
+    del records
+    linked = matched.select("source_file", "source_row", "person_id", "match_status").with_columns(
+        doses["vaccination_date"], doses["vaccine_code"]
+    )  # matched is in input order: columns line up without a join
+    linked = linked.filter(pl.col("match_status").is_in(["verified", "corrected"])).drop("match_status")
+    if callable(other_linked):
+        other_linked = other_linked(linked.select(DOSE_KEY).unique())
+    duplicates = find_duplicates(linked, other_linked)
+    matched = _mark_duplicates(matched, duplicates.in_batch)
+    duplicate_recs = matched.filter(pl.col("match_status") == "duplicate")["_rec"]
+    correction_rows = correction_rows.filter(~pl.col("_rec").is_in(duplicate_recs.implode()))
+    if matched.height != doses.height or matched["_rec"].n_unique() != doses.height:
+        raise AssertionError("every dose record must appear exactly once in matched")
+    return LinkageResult(
+        matched=matched.select(MATCHED_COLUMNS),
+        corrections=correction_rows.select(CORRECTION_COLUMNS),
+        superseded=duplicates.superseded.select(SUPERSEDED_COLUMNS),
+    )
+
+
+def _decide_all(
+    records: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Decisions and correction rows for every record: the ID settles most, a blocked search the rest."""
     id_pairs = exact_id_pairs(records, people)
     no_truncation = pl.DataFrame(schema={"_rec": pl.UInt32})
     decided, fixes, unsettled = [], [], []
@@ -198,23 +236,7 @@ def link_doses(
             fixes.append(chunk_fixes)
     decisions = pl.concat(decided, how="diagonal_relaxed")
     correction_rows = pl.concat(fixes, how="vertical_relaxed")
-    matched = _assemble(doses, records, decisions, correction_rows)
-    linked = matched.select("source_file", "source_row", "person_id", "match_status").with_columns(
-        doses["vaccination_date"], doses["vaccine_code"]
-    )  # matched is in input order: columns line up without a join
-    duplicates = find_duplicates(
-        linked.filter(pl.col("match_status").is_in(["verified", "corrected"])).drop("match_status"), other_linked
-    )
-    matched = _mark_duplicates(matched, duplicates.in_batch)
-    duplicate_recs = matched.filter(pl.col("match_status") == "duplicate")["_rec"]
-    correction_rows = correction_rows.filter(~pl.col("_rec").is_in(duplicate_recs.implode()))
-    if matched.height != doses.height or matched["_rec"].n_unique() != doses.height:
-        raise AssertionError("every dose record must appear exactly once in matched")
-    return LinkageResult(
-        matched=matched.select(MATCHED_COLUMNS),
-        corrections=correction_rows.select(CORRECTION_COLUMNS),
-        superseded=duplicates.superseded.select(SUPERSEDED_COLUMNS),
-    )
+    return decisions, correction_rows
 
 
 def _assemble(

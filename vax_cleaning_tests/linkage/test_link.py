@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+import polars as pl
 from polars.testing import assert_frame_equal
 
+from vax_cleaning.linkage.duplicates import DOSE_KEY
 from vax_cleaning.linkage.normalize import registry_features
 from vax_cleaning_tests.linkage.stories import cccd, dose, doses, link, person, registry
 
@@ -30,3 +34,27 @@ def test_stored_registry_features_link_exactly_like_the_snapshot_rows():
     by_row = ["source_file", "source_row", "field"]
     assert_frame_equal(from_rows.corrections.sort(by_row), from_features.corrections.sort(by_row))
     assert from_rows.matched["match_status"].to_list() == ["verified", "corrected", "corrected", "review", "unmatched"]
+
+
+def test_a_lookup_of_other_provinces_copies_decides_like_the_whole_frame():
+    """The warehouse fetches only other provinces' copies of this batch's linked doses; nothing else may matter."""
+    other = pl.DataFrame(
+        {
+            "source_file": ["01/early.csv", "01/early.csv", "80/late.csv"],
+            "source_row": [7, 8, 3],
+            "person_id": [HUNG_ID, HUNG_ID, HOA_ID],
+            "vaccination_date": [date(2021, 8, 1), date(2021, 10, 1), date(2021, 8, 1)],  # Hùng's 10-01 dose is not ours
+            "vaccine_code": ["AZ", "AZ", "AZ"],
+        },
+    )
+    asked: list[pl.DataFrame] = []
+
+    def lookup(batch_doses: pl.DataFrame) -> pl.DataFrame:
+        asked.append(batch_doses)
+        return other.join(batch_doses, on=list(DOSE_KEY), how="semi")
+
+    whole, looked_up = link(BATCH, PEOPLE, other_linked=other), link(BATCH, PEOPLE, other_linked=lookup)
+    assert_frame_equal(whole.matched, looked_up.matched)
+    assert_frame_equal(whole.superseded, looked_up.superseded)
+    assert whole.matched["match_status"].to_list() == ["duplicate", "corrected", "corrected", "review", "unmatched"]
+    assert sorted(asked[0]["person_id"].to_list()) == sorted([HUNG_ID, HUNG_ID, HOA_ID])  # linked doses only
