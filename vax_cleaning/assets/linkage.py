@@ -51,11 +51,15 @@ DOSE_SELECT = ", ".join(DOSE_COLUMNS + OPTIONAL_DOSE_COLUMNS)
 """Only what the linkage reads: addresses, phones and lots stay in DuckDB (memory at millions of records)."""
 
 _OTHER_LINKED_SQL = """
+    WITH same_people AS (  -- few: people with linked doses in another province too
+        SELECT source_file, source_row, person_id FROM matched_records
+        WHERE province_code <> ? AND match_status IN ('verified', 'corrected')
+          AND person_id IN (SELECT person_id FROM _batch_doses)
+    )
     SELECT m.source_file, m.source_row, m.person_id, d.vaccination_date, d.vaccine_code
-    FROM matched_records m JOIN raw_dose_exports d USING (source_file, source_row)
+    FROM same_people m JOIN raw_dose_exports d USING (source_file, source_row)
     SEMI JOIN _batch_doses b
       ON b.person_id = m.person_id AND b.vaccination_date = d.vaccination_date AND b.vaccine_code = d.vaccine_code
-    WHERE m.province_code <> ? AND m.match_status IN ('verified', 'corrected')
 """
 
 

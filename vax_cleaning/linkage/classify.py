@@ -141,8 +141,8 @@ class LinkageSettings:
     """Below this the best candidate is not plausible: the record is `unmatched`."""
     max_block_size: int = 200
     """Blocks with more registry persons are not expanded; their records cannot auto-link via search."""
-    chunk_size: int = 250_000
-    """Records per chunk in the ID phase (one exact-ID pair each at most, usually)."""
+    chunk_size: int = 500_000
+    """Records per slice in the ID phase: features built, settled by ID and dropped slice by slice (~0.5 GB each)."""
     search_chunk_size: int = 50_000
     """Records per chunk in candidate search; ~20 candidate pairs each, ~0.5 GB per chunk (larger: no faster)."""
 

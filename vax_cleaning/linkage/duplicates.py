@@ -43,8 +43,14 @@ def find_duplicates(linked: pl.DataFrame, other_linked: pl.DataFrame | None = No
             .with_columns(in_batch=pl.lit(False))
         )
         frames.append(other)
-    copies = pl.concat(frames).filter(pl.all_horizontal([pl.col(c).is_not_null() for c in DOSE_KEY]))
-    copies = copies.filter(pl.struct(DOSE_KEY).is_duplicated())  # doses recorded once need no ranking
+    dose = pl.struct(DOSE_KEY)
+    copies = (  # doses recorded once need no ranking; a 64-bit hash finds the few candidates cheaply, then exactly
+        pl.concat([frame.lazy() for frame in frames])
+        .filter(pl.all_horizontal([pl.col(c).is_not_null() for c in DOSE_KEY]))
+        .filter(dose.hash().is_duplicated())
+        .filter(dose.is_duplicated())
+        .collect()
+    )
     ranked = copies.sort([*DOSE_KEY, *ROW_KEY]).with_columns(
         duplicate_of_file=pl.col("source_file").first().over(DOSE_KEY),
         duplicate_of_row=pl.col("source_row").first().over(DOSE_KEY),

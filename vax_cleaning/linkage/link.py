@@ -182,12 +182,31 @@ def link_doses(
     del registry  # a chunked input frame would otherwise live beside its contiguous copy
     if doses.select(pl.struct("source_file", "source_row").is_duplicated().any()).item():
         raise ValueError("doses has repeated (source_file, source_row)")
-    records = record_features(doses)
-    doses = doses.select(_KEPT_DOSE_COLUMNS)  # names, IDs and birth dates now live in `records`
-    decisions, correction_rows = _decide_all(records, people, settings)
-    del people  # millions of persons: freed before the duplicate search
-    matched = _assemble(doses, records, decisions, correction_rows)
+    # Phase 1, slice by slice: for most records the ID settles it (owner found, name and full DOB agree).
+    # Only the unsettled few (records' features) outlive their slice.
+    decided, fixes, embedded, unsettled = [], [], [], []
+    for offset in range(0, max(doses.height, 1), settings.chunk_size):
+        records = record_features(doses.slice(offset, settings.chunk_size))
+        settled = _settle_by_id(records, exact_id_pairs(records, people), records, people, settings)
+        slice_decided, slice_fixes = _decide_chunk(
+            settled, settled.select("_rec"), pl.DataFrame(schema={"_rec": pl.UInt32}), records, people, settings
+        )
+        decided.append(_shifted(slice_decided, offset))
+        fixes.append(_shifted(slice_fixes, offset))
+        embedded.append(records.select(id_embedded_level()).to_series())
+        unsettled.append(_shifted(records.join(settled.select("_rec"), on="_rec", how="anti"), offset))
     del records
+    doses = doses.select(_KEPT_DOSE_COLUMNS)  # names, IDs and birth dates are no longer needed
+    # Phase 2: candidate search for the others, against an index of only the blocks they use.
+    rest = pl.concat(unsettled)
+    if rest.height:
+        search_decided, search_fixes = _search_all(rest, people, settings)
+        decided.append(search_decided)
+        fixes.append(search_fixes)
+    del people, rest  # millions of persons: freed before the duplicate search
+    decisions = pl.concat(decided, how="diagonal_relaxed")
+    correction_rows = pl.concat(fixes, how="vertical_relaxed")
+    matched = _assemble(doses, pl.concat(embedded), decisions, correction_rows)
     linked = matched.select("source_file", "source_row", "person_id", "match_status").with_columns(
         doses["vaccination_date"], doses["vaccine_code"]
     )  # matched is in input order: columns line up without a join
@@ -207,47 +226,41 @@ def link_doses(
     )
 
 
-def _decide_all(
-    records: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Decisions and correction rows for every record: the ID settles most, a blocked search the rest."""
+def _shifted(frame: pl.DataFrame, offset: int) -> pl.DataFrame:
+    """Slice-local `_rec` positions -> positions in the whole batch."""
+    return frame.with_columns((pl.col("_rec") + offset).cast(pl.UInt32))
+
+
+def _search_all(rest: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Decisions and correction rows for the records the ID did not settle (`rest`, batch-wide `_rec`)."""
+    positions = rest["_rec"]
+    records = rest.with_columns(_rec=pl.int_range(pl.len(), dtype=pl.UInt32))  # pair gathers index by position
     id_pairs = exact_id_pairs(records, people)
-    no_truncation = pl.DataFrame(schema={"_rec": pl.UInt32})
-    decided, fixes, unsettled = [], [], []
-    # Phase 1: for most records the ID settles it (owner found, name and full DOB agree).
-    for chunk in _chunks(records, settings.chunk_size):
-        settled = _settle_by_id(chunk, id_pairs, records, people, settings)
-        chunk_decided, chunk_fixes = _decide_chunk(
-            settled, settled.select("_rec"), no_truncation, records, people, settings
-        )
+    index = build_block_index(people, settings.max_block_size, wanted=record_block_keys(records))
+    name_counts = namesakes(records, people)
+    decided, fixes = [], []
+    for chunk in _chunks(records, settings.search_chunk_size):
+        scored, truncated = _search(chunk, id_pairs, records, people, index, settings)
+        rec_ids = chunk.select("_rec").join(name_counts, on="_rec", how="left")
+        chunk_decided, chunk_fixes = _decide_chunk(scored, rec_ids, truncated, records, people, settings)
         decided.append(chunk_decided)
         fixes.append(chunk_fixes)
-        unsettled.append(chunk.select("_rec").join(settled.select("_rec"), on="_rec", how="anti"))
-    # Phase 2: candidate search for the others, against an index of only the blocks they use.
-    rest = records[pl.concat(unsettled)["_rec"].sort()]
-    if rest.height:
-        index = build_block_index(people, settings.max_block_size, wanted=record_block_keys(rest))
-        name_counts = namesakes(rest, people)
-        for chunk in _chunks(rest, settings.search_chunk_size):
-            scored, truncated = _search(chunk, id_pairs, records, people, index, settings)
-            rec_ids = chunk.select("_rec").join(name_counts, on="_rec", how="left")
-            chunk_decided, chunk_fixes = _decide_chunk(scored, rec_ids, truncated, records, people, settings)
-            decided.append(chunk_decided)
-            fixes.append(chunk_fixes)
-    decisions = pl.concat(decided, how="diagonal_relaxed")
-    correction_rows = pl.concat(fixes, how="vertical_relaxed")
-    return decisions, correction_rows
+    decisions, correction_rows = pl.concat(decided, how="diagonal_relaxed"), pl.concat(fixes, how="vertical_relaxed")
+    return (
+        decisions.with_columns(_rec=positions.gather(decisions["_rec"])),
+        correction_rows.with_columns(_rec=positions.gather(correction_rows["_rec"])),
+    )
 
 
 def _assemble(
-    doses: pl.DataFrame, records: pl.DataFrame, decisions: pl.DataFrame, correction_rows: pl.DataFrame
+    doses: pl.DataFrame, id_embedded: pl.Series, decisions: pl.DataFrame, correction_rows: pl.DataFrame
 ) -> pl.DataFrame:
     """matched rows before duplicate detection: status from decision + whether an auto correction exists."""
     auto = correction_rows.filter(pl.col("action") == "auto")["_rec"].unique()
     linked = pl.col("status") == "linked"
     base = doses.select("source_file", "source_row", "province_code").with_columns(
         _rec=pl.int_range(pl.len(), dtype=pl.UInt32),
-        id_embedded_level=records.select(id_embedded_level()).to_series(),
+        id_embedded_level=id_embedded,
     )
     return (
         base.join(decisions, on="_rec", how="left")

@@ -7,6 +7,7 @@ from datetime import date
 import polars as pl
 from polars.testing import assert_frame_equal
 
+from vax_cleaning.linkage.classify import LinkageSettings
 from vax_cleaning.linkage.duplicates import DOSE_KEY
 from vax_cleaning.linkage.normalize import registry_features
 from vax_cleaning_tests.linkage.stories import cccd, dose, doses, link, person, registry
@@ -58,3 +59,12 @@ def test_a_lookup_of_other_provinces_copies_decides_like_the_whole_frame():
     assert_frame_equal(whole.superseded, looked_up.superseded)
     assert whole.matched["match_status"].to_list() == ["duplicate", "corrected", "corrected", "review", "unmatched"]
     assert sorted(asked[0]["person_id"].to_list()) == sorted([HUNG_ID, HUNG_ID, HOA_ID])  # linked doses only
+
+
+def test_slices_and_chunks_do_not_change_any_decision():
+    """Large provinces are linked slice by slice (memory); the records' order and grouping must not matter."""
+    whole = link(BATCH, PEOPLE)
+    sliced = link(BATCH, PEOPLE, LinkageSettings(chunk_size=2, search_chunk_size=1))
+    assert_frame_equal(whole.matched, sliced.matched)
+    by_row = ["source_file", "source_row", "field"]
+    assert_frame_equal(whole.corrections.sort(by_row), sliced.corrections.sort(by_row))
