@@ -87,12 +87,13 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
             raise dg.Failure("no registry_features table: materialize registry_snapshot (job load_registry), "
                              "then rerun this province", allow_retries=False)
         snapshot_date = conn.execute("SELECT max(snapshot_date) FROM registry_snapshot").fetchall()[0][0]
-        # millions of rows each, passed as temporaries: link_doses keeps only what it still needs
-        result = link_doses(
-            warehouse.read_frame(conn, f"SELECT {DOSE_SELECT} FROM raw_dose_exports WHERE province_code = ?", [code]),
-            warehouse.read_frame(conn, "SELECT * FROM registry_features"),  # in registry_snapshot's row order
-            other_linked=_other_linked_lookup(conn, code),
-        )
+        inputs = {
+            "doses": warehouse.read_frame(conn, f"SELECT {DOSE_SELECT} FROM raw_dose_exports WHERE province_code = ?", [code]),
+            "registry": warehouse.read_frame(conn, "SELECT * FROM registry_features"),  # in registry_snapshot's row order
+        }
+    # millions of rows each, handed over (popped) so that link_doses can free what it no longer needs;
+    # the warehouse stays unlocked while the linkage runs
+    result = link_doses(inputs.pop("doses"), inputs.pop("registry"), other_linked=_other_linked_lookup(duckdb, code))
     matched = result.matched.with_columns(registry_snapshot_date=pl.lit(snapshot_date))
     corrections = result.corrections.with_columns(province_code=pl.lit(code))
     with duckdb.get_connection() as conn:
@@ -125,17 +126,15 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     yield from checks
 
 
-def _other_linked_lookup(conn: duckdb.DuckDBPyConnection, code: str) -> OtherLinkedLookup:
+def _other_linked_lookup(duckdb: DuckDBResource, code: str) -> OtherLinkedLookup:
     """Other provinces' linked copies of a batch's doses, fetched by DuckDB (not all their records into memory)."""
 
     def lookup(batch_doses: pl.DataFrame) -> pl.DataFrame | None:
-        if not warehouse.table_exists(conn, "matched_records"):
-            return None
-        conn.register("_batch_doses", batch_doses)
-        try:
+        with duckdb.get_connection() as conn:
+            if not warehouse.table_exists(conn, "matched_records"):
+                return None
+            conn.register("_batch_doses", batch_doses)
             return warehouse.read_frame(conn, _OTHER_LINKED_SQL, [code])
-        finally:
-            conn.unregister("_batch_doses")
 
     return lookup
 

@@ -182,23 +182,8 @@ def link_doses(
     del registry  # a chunked input frame would otherwise live beside its contiguous copy
     if doses.select(pl.struct("source_file", "source_row").is_duplicated().any()).item():
         raise ValueError("doses has repeated (source_file, source_row)")
-    # Phase 1, slice by slice: for most records the ID settles it (owner found, name and full DOB agree).
-    # Only the unsettled few (records' features) outlive their slice.
-    decided, fixes, embedded, unsettled = [], [], [], []
-    for offset in range(0, max(doses.height, 1), settings.chunk_size):
-        records = record_features(doses.slice(offset, settings.chunk_size))
-        settled = _settle_by_id(records, exact_id_pairs(records, people), records, people, settings)
-        slice_decided, slice_fixes = _decide_chunk(
-            settled, settled.select("_rec"), pl.DataFrame(schema={"_rec": pl.UInt32}), records, people, settings
-        )
-        decided.append(_shifted(slice_decided, offset))
-        fixes.append(_shifted(slice_fixes, offset))
-        embedded.append(records.select(id_embedded_level()).to_series())
-        unsettled.append(_shifted(records.join(settled.select("_rec"), on="_rec", how="anti"), offset))
-    del records
+    decided, fixes, embedded, rest = _settle_slices(doses, people, settings)
     doses = doses.select(_KEPT_DOSE_COLUMNS)  # names, IDs and birth dates are no longer needed
-    # Phase 2: candidate search for the others, against an index of only the blocks they use.
-    rest = pl.concat(unsettled)
     if rest.height:
         search_decided, search_fixes = _search_all(rest, people, settings)
         decided.append(search_decided)
@@ -206,7 +191,7 @@ def link_doses(
     del people, rest  # millions of persons: freed before the duplicate search
     decisions = pl.concat(decided, how="diagonal_relaxed")
     correction_rows = pl.concat(fixes, how="vertical_relaxed")
-    matched = _assemble(doses, pl.concat(embedded), decisions, correction_rows)
+    matched = _assemble(doses, embedded, decisions, correction_rows)
     linked = matched.select("source_file", "source_row", "person_id", "match_status").with_columns(
         doses["vaccination_date"], doses["vaccine_code"]
     )  # matched is in input order: columns line up without a join
@@ -226,13 +211,35 @@ def link_doses(
     )
 
 
+def _settle_slices(
+    doses: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings
+) -> tuple[list[pl.DataFrame], list[pl.DataFrame], pl.Series, pl.DataFrame]:
+    """Phase 1, slice by slice: for most records the ID settles it (owner found, name and full DOB agree).
+
+    Returns decisions, correction rows, every record's id_embedded_level, and the features of the
+    unsettled records (batch-wide `_rec`): only those outlive their slice.
+    """
+    decided, fixes, embedded, unsettled = [], [], [], []
+    for offset in range(0, max(doses.height, 1), settings.chunk_size):
+        records = record_features(doses.slice(offset, settings.chunk_size))
+        settled = _settle_by_id(records, exact_id_pairs(records, people), records, people, settings)
+        slice_decided, slice_fixes = _decide_chunk(
+            settled, settled.select("_rec"), pl.DataFrame(schema={"_rec": pl.UInt32}), records, people, settings
+        )
+        decided.append(_shifted(slice_decided, offset))
+        fixes.append(_shifted(slice_fixes, offset))
+        embedded.append(records.select(id_embedded_level()).to_series())
+        unsettled.append(_shifted(records.join(settled.select("_rec"), on="_rec", how="anti"), offset))
+    return decided, fixes, pl.concat(embedded), pl.concat(unsettled)
+
+
 def _shifted(frame: pl.DataFrame, offset: int) -> pl.DataFrame:
     """Slice-local `_rec` positions -> positions in the whole batch."""
     return frame.with_columns((pl.col("_rec") + offset).cast(pl.UInt32))
 
 
 def _search_all(rest: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Decisions and correction rows for the records the ID did not settle (`rest`, batch-wide `_rec`)."""
+    """Phase 2 for the records the ID did not settle (`rest`): candidate search against an index of only their blocks."""
     positions = rest["_rec"]
     records = rest.with_columns(_rec=pl.int_range(pl.len(), dtype=pl.UInt32))  # pair gathers index by position
     id_pairs = exact_id_pairs(records, people)
