@@ -71,6 +71,16 @@ def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(conn.execute(sql, [table]).fetchall()[0][0])  # fetch fully: duckdb 2 forbids work while a result is open
 
 
+class MissingTableError(LookupError):
+    """A table another asset writes is not there yet: retrying cannot help, materializing that asset does."""
+
+
+def require_table(conn: duckdb.DuckDBPyConnection, table: str, written_by: str) -> None:
+    """Fail with the fix (what to materialize) instead of DuckDB's catalog error deep in a query."""
+    if not table_exists(conn, table):
+        raise MissingTableError(f"no {table} table yet: materialize {written_by}, then rerun")
+
+
 def read_frame(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
     """Query result as a polars frame (duckdb 2 offers .pl() on relations, not on executed cursors)."""
     return conn.sql(sql, params=params).pl()

@@ -7,7 +7,7 @@ from dagster_duckdb import DuckDBResource
 
 from vax_cleaning import warehouse
 from vax_cleaning.assets.metadata import column_lineage, counts_by, table_metadata
-from vax_cleaning.assets.policies import DUCKDB_ASSET, NATIONAL_REFRESH, DUCKDB_POOL, OWNERS, TRANSIENT_RETRY
+from vax_cleaning.assets.policies import DUCKDB_ASSET, NATIONAL_REFRESH, DUCKDB_POOL, OWNERS, TRANSIENT_RETRY, terminal_errors
 from vax_cleaning.linkage import link_doses, passport_ready as eligibility
 from vax_cleaning.linkage.link import DOSE_COLUMNS, OPTIONAL_DOSE_COLUMNS, OtherLinkedLookup
 from vax_cleaning.partitions import province_code, province_partitions
@@ -83,9 +83,8 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """Links one province's records against the national registry; cross-province duplicates settle here."""
     code = province_code(context.partition_key)
     with duckdb.get_connection() as conn:
-        if not warehouse.table_exists(conn, "registry_features"):
-            raise dg.Failure("no registry_features table: materialize registry_snapshot (job load_registry), "
-                             "then rerun this province", allow_retries=False)
+        with terminal_errors(warehouse.MissingTableError):
+            warehouse.require_table(conn, "registry_features", "registry_snapshot (job load_registry)")
         snapshot_date = conn.execute("SELECT max(snapshot_date) FROM registry_snapshot").fetchall()[0][0]
         inputs = {
             "doses": warehouse.read_frame(conn, f"SELECT {DOSE_SELECT} FROM raw_dose_exports WHERE province_code = ?", [code]),

@@ -155,9 +155,9 @@ def _decide_chunk(
     return decided, corrections(chosen)
 
 
-def _chunks(frame: pl.DataFrame, size: int) -> list[pl.DataFrame]:
-    """Consecutive slices of at most `size` rows (one empty slice for an empty frame)."""
-    return [frame.slice(start, size) for start in range(0, max(frame.height, 1), size)]
+def _chunks(frame: pl.DataFrame, size: int) -> list[tuple[int, pl.DataFrame]]:
+    """(offset, consecutive slice of at most `size` rows); one empty slice for an empty frame."""
+    return [(start, frame.slice(start, size)) for start in range(0, max(frame.height, 1), size)]
 
 
 def link_doses(
@@ -220,8 +220,8 @@ def _settle_slices(
     unsettled records (batch-wide `_rec`): only those outlive their slice.
     """
     decided, fixes, embedded, unsettled = [], [], [], []
-    for offset in range(0, max(doses.height, 1), settings.chunk_size):
-        records = record_features(doses.slice(offset, settings.chunk_size))
+    for offset, dose_slice in _chunks(doses, settings.chunk_size):
+        records = record_features(dose_slice)
         settled = _settle_by_id(records, exact_id_pairs(records, people), records, people, settings)
         slice_decided, slice_fixes = _decide_chunk(
             settled, settled.select("_rec"), pl.DataFrame(schema={"_rec": pl.UInt32}), records, people, settings
@@ -246,7 +246,7 @@ def _search_all(rest: pl.DataFrame, people: pl.DataFrame, settings: LinkageSetti
     index = build_block_index(people, settings.max_block_size, wanted=record_block_keys(records))
     name_counts = namesakes(records, people)
     decided, fixes = [], []
-    for chunk in _chunks(records, settings.search_chunk_size):
+    for _, chunk in _chunks(records, settings.search_chunk_size):
         scored, truncated = _search(chunk, id_pairs, records, people, index, settings)
         rec_ids = chunk.select("_rec").join(name_counts, on="_rec", how="left")
         chunk_decided, chunk_fixes = _decide_chunk(scored, rec_ids, truncated, records, people, settings)

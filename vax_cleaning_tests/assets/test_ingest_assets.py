@@ -5,9 +5,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from vax_cleaning.definitions import defs
-from vax_cleaning.partitions import partition_key
-from vax_cleaning.runner import run_config, run_provinces
+from vax_cleaning.runner import run_provinces
 from vax_cleaning_tests.conftest import HEADER_VI, check_evaluations, write_export
 
 GOOD = "Nguyễn Văn Hùng,12/05/1980,Nam,079080001234,,\"Xã An Phú, Huyện Củ Chi\",Pfizer,2,15/08/2021,FA1234,Trạm Y tế An Phú"
@@ -60,13 +58,3 @@ def test_unknown_province_folder_fails_the_check_by_name(landing: Path, tmp_path
     assert [e.check_name for e in failed] == ["known_province_folders"]
     assert failed[0].metadata["unknown_folders"].value == ["HN"]
 
-
-def test_province_without_a_loaded_registry_fails_with_the_fix(landing: Path, tmp_path: Path):
-    small_landing(landing)
-    result = defs.resolve_job_def("clean_province").execute_in_process(
-        partition_key=partition_key("79"), instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
-        run_config=run_config(str(landing), str(tmp_path / "w.duckdb")),
-    )
-    assert not result.success
-    failure = next(event for event in result.all_events if event.is_step_failure)
-    assert "materialize registry_snapshot" in str(failure.event_specific_data.error)
