@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from vax_cleaning.ingest.exports import export_files, provinces_with_exports
+from vax_cleaning.ingest.reviews import review_files
 from vax_cleaning.ingest.registry import snapshot_dates
 from vax_cleaning.jobs import province_job, registry_job
 from vax_cleaning.partitions import partition_key
@@ -15,10 +16,11 @@ from vax_cleaning.reference import province_names
 from vax_cleaning.resources import LandingFolder
 
 
-def exports_fingerprint(exports_dir: Path, code: str) -> str:
-    """Digest of a province's landed file names: a new file changes it; files are never modified once landed."""
-    names = "\n".join(p.name for p in export_files(exports_dir, code)[0])
-    return hashlib.sha256(names.encode()).hexdigest()[:16]
+def landed_fingerprint(landing: LandingFolder, code: str) -> str:
+    """Digest of a province's landed export and review-decision file names: a new file of either kind changes it."""
+    exports = [f"exports/{p.name}" for p in export_files(landing.exports_dir, code)[0]]
+    decisions = [f"reviews/{p.name}" for p in review_files(landing.reviews_dir, code)]
+    return hashlib.sha256("\n".join(exports + decisions).encode()).hexdigest()[:16]
 
 
 def province_run_request(code: str, reason: str, run_key: str | None) -> dg.RunRequest:
@@ -48,7 +50,8 @@ def nightly_provinces(context: dg.ScheduleEvaluationContext, landing: LandingFol
     job=province_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="A new export file under exports/<PP>/ launches one clean_province run for that province only.",
+    description="A new export file under exports/<PP>/ or a returned decision file under reviews/<PP>/ launches one "
+    "clean_province run for that province only.",
 )
 def new_export_files(context: dg.SensorEvaluationContext, landing: LandingFolder):
     """The run key is the province's file listing, so each new set of files is processed exactly once."""
@@ -56,7 +59,7 @@ def new_export_files(context: dg.SensorEvaluationContext, landing: LandingFolder
         return dg.SkipReason("waiting for the first registry snapshot load (sensor new_registry_snapshot)")
     exports_dir = landing.exports_dir
     requests = [
-        province_run_request(code, "new export file", run_key=f"exports:{code}:{exports_fingerprint(exports_dir, code)}")
+        province_run_request(code, "new landed file", run_key=f"exports:{code}:{landed_fingerprint(landing, code)}")
         for code in provinces_with_exports(exports_dir)
     ]
     return requests or dg.SkipReason(f"no export files under {exports_dir}")

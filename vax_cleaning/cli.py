@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 
 from vax_cleaning import settings
@@ -25,7 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     review.add_argument("--out", type=Path, default=Path("review_exports"))
     report = commands.add_parser("report", help="render the progress chart and table (PNG + HTML)")
     report.add_argument("--out", type=Path, default=Path("reports"))
+    add_play_reviewers_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "play-reviewers":
+        return play_reviewers_command(args.workbooks, args.landing, args.decided_on, args.seed, args.mistakes, args.overwrite)
     if args.command == "run":
         return run_command(args.province)
     if args.command == "report":
@@ -79,6 +83,53 @@ def generate_command(persons: int, provinces: list[str], seed: int, out: Path) -
 
     summary = generate_landing_folder(out, persons=persons, provinces=provinces, seed=seed)
     print(summary)
+    return 0
+
+
+def add_play_reviewers_parser(commands: argparse._SubParsersAction) -> None:
+    """`play-reviewers`: fill exported review workbooks from the ground truth of a synthetic landing folder."""
+    play = commands.add_parser(
+        "play-reviewers", help="fill review workbooks from the ground truth and return them under reviews/ (synthetic)"
+    )
+    play.add_argument("--workbooks", type=Path, required=True, metavar="DIR", help="folder of *_ra_soat.xlsx")
+    play.add_argument("--landing", type=Path, required=True, metavar="DIR", help="generated landing folder")
+    play.add_argument("--decided-on", type=date.fromisoformat, default=date.today(), metavar="YYYY-MM-DD")
+    play.add_argument("--seed", type=int, default=0)
+    play.add_argument("--mistakes", type=int, default=3, help="wrong links, and same-day contradictions, to make")
+    play.add_argument("--overwrite", action="store_true", help="replace decision files already under reviews/")
+
+
+def play_reviewers_command(
+    workbooks: Path, landing: Path, decided_on: date, seed: int, mistakes: int, overwrite: bool
+) -> int:
+    """Play site staff and commune police for a synthetic landing folder; print what was returned."""
+    from datetime import timedelta
+
+    from vax_cleaning.generate.reviewers import play_reviewers
+    from vax_cleaning.vocabulary import Decision
+
+    paths = sorted(workbooks.glob("*_ra_soat.xlsx")) if workbooks.is_dir() else []
+    if not paths:
+        print(f"vax-cleaning play-reviewers: no *_ra_soat.xlsx workbook in {workbooks}", file=sys.stderr)
+        return 2
+    if not (landing / "ground_truth").is_dir():
+        print(f"vax-cleaning play-reviewers: {landing} has no ground_truth/ folder (not a generated landing folder)",
+              file=sys.stderr)
+        return 2
+    try:
+        done = play_reviewers(paths, landing, decided_on, seed=seed, mistakes=mistakes, overwrite=overwrite)
+    except (OSError, ValueError) as error:
+        print(f"vax-cleaning play-reviewers: {error}", file=sys.stderr)
+        return 2
+    follow_up = decided_on + timedelta(days=1)
+    print(
+        f"Returned {done.workbooks} review workbook(s) under {landing / 'reviews'}, decided on {decided_on:%d/%m/%Y}: "
+        f"{done.rows_filled} record(s) decided ({done.links} '{Decision.LINK.label}', {done.not_in_registry} "
+        f"'{Decision.NOT_IN_REGISTRY.label}'), of which {done.wrong} linked to the wrong person on purpose; "
+        f"{done.contradictions} record(s) decided again the same day with a contradicting decision; "
+        f"{done.corrections} correction(s) dated {follow_up:%d/%m/%Y} putting them right; "
+        f"{done.rows_unknown} row(s) not found in the ground truth left blank; {done.files_written} file(s) written."
+    )
     return 0
 
 

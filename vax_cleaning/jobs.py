@@ -12,8 +12,10 @@ registry_job = dg.define_asset_job(
 
 province_job = dg.define_asset_job(
     "clean_province",
-    selection=dg.AssetSelection.assets("raw_dose_exports", "matched_records", "correction_sets", "province_progress"),
-    description="Ingest, link, correct and report one province.",
+    selection=dg.AssetSelection.assets(
+        "raw_dose_exports", "review_decisions", "matched_records", "correction_sets", "province_progress"
+    ),
+    description="Ingest, judge returned review decisions, link, correct and report one province.",
 )
 
 national_job = dg.define_asset_job(

@@ -15,7 +15,7 @@ from vax_cleaning import settings
 class LandingFolder(dg.ConfigurableResource):
     """The read-only landing root of data contract section 2."""
 
-    data_dir: str = Field(description="Landing root holding exports/, registry/ and reported/ (VAX_DATA_DIR).")
+    data_dir: str = Field(description="Landing root holding exports/, registry/, reported/ and reviews/ (VAX_DATA_DIR).")
     registry_date: str | None = Field(
         default=None, description="Registry snapshot folder to use (YYYY-MM-DD); the newest when unset."
     )
@@ -33,6 +33,11 @@ class LandingFolder(dg.ConfigurableResource):
     def registry_dir(self) -> Path:
         """registry/<YYYY-MM-DD>/ snapshot folders live here."""
         return Path(self.data_dir) / "registry"
+
+    @property
+    def reviews_dir(self) -> Path:
+        """reviews/<PP>/ decision files returned by site staff and commune police."""
+        return Path(self.data_dir) / "reviews"
 
     @property
     def reported_dir(self) -> Path:

@@ -9,11 +9,20 @@ from vax_cleaning import warehouse
 from vax_cleaning.assets.metadata import column_lineage, counts_by, table_metadata
 from vax_cleaning.assets.policies import DUCKDB_ASSET, NATIONAL_REFRESH, DUCKDB_POOL, OWNERS, TRANSIENT_RETRY, terminal_errors
 from vax_cleaning.linkage import link_doses, passport_ready as eligibility
+from vax_cleaning.linkage.decisions import linkage_instructions
 from vax_cleaning.linkage.link import DOSE_COLUMNS, OPTIONAL_DOSE_COLUMNS, OtherLinkedLookup
 from vax_cleaning.partitions import province_code, province_partitions
+from vax_cleaning.vocabulary import (
+    APPLIED_ACTIONS,
+    LINKED_STATUSES,
+    PERSON_STATUSES,
+    DecidedBy,
+    MatchStatus,
+    Rule,
+    sql_list,
+)
 
-MATCH_STATUSES = ("verified", "corrected", "review", "unmatched", "duplicate")
-LINKED_STATUSES = ("verified", "corrected")
+LINKED = sql_list(LINKED_STATUSES)
 
 MATCH_CHECKS = [
     dg.AssetCheckSpec("every_record_matched_once", asset="matched_records", blocking=True,
@@ -21,7 +30,7 @@ MATCH_CHECKS = [
     dg.AssetCheckSpec("status_domain", asset="matched_records", blocking=True,
                       description="match_status is one of the contract's five; person_id is set exactly for verified, corrected and duplicate."),
     dg.AssetCheckSpec("corrections_reference_people_and_records", asset="correction_sets", blocking=True,
-                      description="Every correction names an existing registry person and a real dose record; every corrected record has an auto correction."),
+                      description="Every correction names an existing registry person and a real dose record; every corrected record has an applied (auto or confirmed) correction."),
 ]
 
 IDENTITY = ["full_name", "date_of_birth", "gender", "id_number"]
@@ -32,6 +41,7 @@ MATCHED_LINEAGE = column_lineage({
     "person_id": [("registry_snapshot", "person_id")],
     "match_status": [("raw_dose_exports", c) for c in IDENTITY] + [("registry_snapshot", c) for c in IDENTITY[:3]],
     "match_score": [("raw_dose_exports", c) for c in IDENTITY] + [("registry_snapshot", c) for c in IDENTITY[:3]],
+    "decided_by": [("review_decisions", "outcome")],
 })
 CORRECTION_LINEAGE = column_lineage({
     "source_file": [("matched_records", "source_file")],
@@ -53,26 +63,28 @@ DOSE_SELECT = ", ".join(DOSE_COLUMNS + OPTIONAL_DOSE_COLUMNS)
 _OTHER_LINKED_SQL = """
     WITH same_people AS (  -- few: people with linked doses in another province too
         SELECT source_file, source_row, person_id FROM matched_records
-        WHERE province_code <> ? AND match_status IN ('verified', 'corrected')
+        WHERE province_code <> ? AND match_status IN {linked}
           AND person_id IN (SELECT person_id FROM _batch_doses)
     )
     SELECT m.source_file, m.source_row, m.person_id, d.vaccination_date, d.vaccine_code
     FROM same_people m JOIN raw_dose_exports d USING (source_file, source_row)
     SEMI JOIN _batch_doses b
       ON b.person_id = m.person_id AND b.vaccination_date = d.vaccination_date AND b.vaccine_code = d.vaccine_code
-"""
+""".format(linked=LINKED)
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec("matched_records", deps=["raw_dose_exports", "registry_snapshot"], group_name="linkage",
+        dg.AssetSpec("matched_records", deps=["raw_dose_exports", "registry_snapshot", "review_decisions"], group_name="linkage",
                      kinds={"polars", "duckdb"}, owners=OWNERS,
                      description="One row per accepted dose record: match_status, the registry person_id it is linked "
-                     "to, match_score, and the per-field comparison levels and rule that decided it."),
+                     "to, match_score, decided_by (machine, or review where people's decision set it), and the "
+                     "per-field comparison levels and rule that decided it."),
         dg.AssetSpec("correction_sets", deps=["matched_records"], group_name="linkage",
                      kinds={"polars", "duckdb"}, owners=OWNERS,
                      description="One row per proposed field correction (registry value replaces the export's), "
-                     "applied automatically (action=auto) or left to a reviewer (action=review)."),
+                     "applied automatically (action=auto), applied after people linked the record (action=confirmed) "
+                     "or left to a reviewer (action=review)."),
     ],
     partitions_def=province_partitions,
     check_specs=MATCH_CHECKS,
@@ -90,9 +102,12 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
             "doses": warehouse.read_frame(conn, f"SELECT {DOSE_SELECT} FROM raw_dose_exports WHERE province_code = ?", [code]),
             "registry": warehouse.read_frame(conn, "SELECT * FROM registry_features"),  # in registry_snapshot's row order
         }
+        reviews = _review_instructions(conn, code)
     # millions of rows each, handed over (popped) so that link_doses can free what it no longer needs;
     # the warehouse stays unlocked while the linkage runs
-    result = link_doses(inputs.pop("doses"), inputs.pop("registry"), other_linked=_other_linked_lookup(duckdb, code))
+    result = link_doses(
+        inputs.pop("doses"), inputs.pop("registry"), other_linked=_other_linked_lookup(duckdb, code), reviews=reviews
+    )
     matched = result.matched.with_columns(registry_snapshot_date=pl.lit(snapshot_date))
     corrections = result.corrections.with_columns(province_code=pl.lit(code))
     with duckdb.get_connection() as conn:
@@ -108,6 +123,7 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
             "dagster/column_lineage": MATCHED_LINEAGE,
             "by_status": counts_by(matched, "match_status"),
             "by_rule": counts_by(matched, "rule"),
+            "decided_by_review": matched.filter(pl.col("decided_by") == DecidedBy.REVIEW).height,
             "registry_snapshot_date": str(snapshot_date),
             "other_province_records_superseded": result.superseded.height,
         },
@@ -123,6 +139,15 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
         },
     )
     yield from checks
+
+
+def _review_instructions(conn: duckdb.DuckDBPyConnection, code: str) -> pl.DataFrame | None:
+    """People's decisions the linkage must honour (review_decisions of this province; none before its first run)."""
+    if not warehouse.table_exists(conn, "review_decisions"):
+        return None
+    return linkage_instructions(
+        warehouse.read_frame(conn, "SELECT * FROM review_decisions WHERE province_code = ?", [code])
+    )
 
 
 def _other_linked_lookup(duckdb: DuckDBResource, code: str) -> OtherLinkedLookup:
@@ -144,9 +169,10 @@ def _supersede(conn: duckdb.DuckDBPyConnection, superseded: pl.DataFrame) -> Non
         return
     conn.register("_superseded", superseded)
     conn.execute("""
-        UPDATE matched_records m SET match_status = 'duplicate', rule = 'DUPLICATE',
+        UPDATE matched_records m SET match_status = ?, rule = ?, decided_by = ?,
                duplicate_of_file = s.duplicate_of_file, duplicate_of_row = s.duplicate_of_row
-        FROM _superseded s WHERE m.source_file = s.source_file AND m.source_row = s.source_row""")
+        FROM _superseded s WHERE m.source_file = s.source_file AND m.source_row = s.source_row""",
+        [MatchStatus.DUPLICATE, Rule.DUPLICATE, DecidedBy.MACHINE])
     conn.execute("""
         UPDATE matched_records m SET duplicate_of_file = s.duplicate_of_file, duplicate_of_row = s.duplicate_of_row
         FROM _superseded s WHERE m.duplicate_of_file = s.source_file AND m.duplicate_of_row = s.source_row""")
@@ -163,16 +189,19 @@ def _check_results(conn: duckdb.DuckDBPyConnection, code: str) -> list[dg.AssetC
              (SELECT count(*) FROM matched_records WHERE province_code = $1),
              (SELECT count(DISTINCT (source_file, source_row)) FROM matched_records WHERE province_code = $1),
              (SELECT count(*) FROM matched_records m JOIN rejected_rows r USING (source_file, source_row) WHERE m.province_code = $1),
-             (SELECT count(*) FROM matched_records WHERE province_code = $1 AND match_status NOT IN ('verified','corrected','review','unmatched','duplicate')),
+             (SELECT count(*) FROM matched_records WHERE province_code = $1 AND match_status NOT IN {statuses}),
              (SELECT count(*) FROM matched_records WHERE province_code = $1
-                AND (person_id IS NOT NULL) <> (match_status IN ('verified','corrected','duplicate'))),
+                AND (person_id IS NOT NULL) <> (match_status IN {with_person})),
              (SELECT count(*) FROM correction_sets c WHERE province_code = $1
                 AND NOT EXISTS (SELECT 1 FROM registry_snapshot p WHERE p.person_id = c.person_id)),
              (SELECT count(*) FROM correction_sets c WHERE province_code = $1
                 AND NOT EXISTS (SELECT 1 FROM raw_dose_exports d WHERE d.source_file = c.source_file AND d.source_row = c.source_row)),
-             (SELECT count(*) FROM matched_records m WHERE province_code = $1 AND match_status = 'corrected'
+             (SELECT count(*) FROM matched_records m WHERE province_code = $1 AND match_status = '{corrected}'
                 AND NOT EXISTS (SELECT 1 FROM correction_sets c WHERE c.source_file = m.source_file
-                                AND c.source_row = m.source_row AND c.action = 'auto'))""",
+                                AND c.source_row = m.source_row AND c.action IN {applied}))""".format(
+            statuses=sql_list(MatchStatus), with_person=sql_list(PERSON_STATUSES),
+            corrected=MatchStatus.CORRECTED, applied=sql_list(APPLIED_ACTIONS),
+        ),
         [code],
     ).fetchall()[0]
     accepted, matched, distinct, also_rejected, bad_status, person_mismatch, no_person, no_record, corrected_without_fix = counts
@@ -191,7 +220,7 @@ def _check_results(conn: duckdb.DuckDBPyConnection, code: str) -> list[dg.AssetC
             asset_key="correction_sets", check_name="corrections_reference_people_and_records",
             passed=no_person == 0 and no_record == 0 and corrected_without_fix == 0,
             metadata={"unknown_person": no_person, "unknown_record": no_record,
-                      "corrected_without_auto_correction": corrected_without_fix},
+                      "corrected_without_applied_correction": corrected_without_fix},
         ),
     ]
 
@@ -218,11 +247,11 @@ def passport_ready(context: dg.AssetExecutionContext, duckdb: DuckDBResource) ->
         linked = warehouse.read_frame(conn, """
             SELECT m.person_id, m.match_status, d.vaccination_date, d.dose_number, d.vaccine_code
             FROM matched_records m JOIN raw_dose_exports d USING (source_file, source_row)
-            WHERE m.match_status IN ('verified', 'corrected')""")
+            WHERE m.match_status IN """ + LINKED)
         ready = eligibility(linked)
         warehouse.replace_table(conn, "passport_ready", ready)
         expected, stored, distinct = conn.execute("""
-            SELECT (SELECT count(DISTINCT person_id) FROM matched_records WHERE match_status IN ('verified','corrected')),
+            SELECT (SELECT count(DISTINCT person_id) FROM matched_records WHERE match_status IN """ + LINKED + """),
                    (SELECT count(*) FROM passport_ready), (SELECT count(DISTINCT person_id) FROM passport_ready)""").fetchall()[0]
     eligible = int(ready["eligible"].sum())
     context.log.info(f"passport_ready: {ready.height} linked people, {eligible} eligible")

@@ -14,23 +14,22 @@ from vax_cleaning.ingest.reported import TallyError, reported_doses
 from vax_cleaning.partitions import province_code, province_partitions
 from vax_cleaning.report import latest, progress_history, progress_markdown, write_report
 from vax_cleaning.resources import LandingFolder
+from vax_cleaning.vocabulary import DecidedBy, MatchStatus
 
-STATUS_COLUMNS = ("verified", "corrected", "review", "unmatched", "duplicate", "rejected")
+STATUS_COLUMNS = (*(str(status) for status in MatchStatus), "rejected")
 """The six outcomes that add up to doses_total."""
 
-_COUNTS_SQL = """
-    SELECT
-      (SELECT count(*) FROM matched_records WHERE province_code = $1 AND match_status = 'verified')  AS verified,
-      (SELECT count(*) FROM matched_records WHERE province_code = $1 AND match_status = 'corrected') AS corrected,
-      (SELECT count(*) FROM matched_records WHERE province_code = $1 AND match_status = 'review')    AS review,
-      (SELECT count(*) FROM matched_records WHERE province_code = $1 AND match_status = 'unmatched') AS unmatched,
-      (SELECT count(*) FROM matched_records WHERE province_code = $1 AND match_status = 'duplicate') AS duplicate,
-      (SELECT count(*) FROM rejected_rows   WHERE province_code = $1 AND source_row > 0)             AS rejected,
-      (SELECT coalesce(sum(records), 0) FROM export_files WHERE province_code = $1)                  AS records_in_files
+_COUNTS_SQL = f"""
+    SELECT {", ".join(f"count(*) FILTER (WHERE match_status = '{s}') AS {s}" for s in MatchStatus)},
+      (SELECT count(*) FROM rejected_rows WHERE province_code = $1 AND source_row > 0)      AS rejected,
+      count(*) FILTER (WHERE decided_by = '{DecidedBy.REVIEW}')                             AS decided_by_review,
+      (SELECT coalesce(sum(records), 0) FROM export_files WHERE province_code = $1)         AS records_in_files
+    FROM matched_records WHERE province_code = $1
 """
 
 PROGRESS_LINEAGE = column_lineage({
     **{status: [("matched_records", "match_status")] for status in STATUS_COLUMNS if status != "rejected"},
+    "decided_by_review": [("matched_records", "decided_by")],
     "rejected": [("raw_dose_exports", "source_row")],
     "doses_total": [("matched_records", "match_status"), ("raw_dose_exports", "source_row")],
 })
@@ -43,7 +42,7 @@ PROGRESS_CHECKS = [
 
 
 @dg.asset(
-    deps=["matched_records", "raw_dose_exports"],
+    deps=["matched_records", "raw_dose_exports", "review_decisions"],
     partitions_def=province_partitions,
     group_name="reporting",
     kinds={"duckdb"},
@@ -61,7 +60,8 @@ def province_progress(context: dg.AssetExecutionContext, landing: LandingFolder,
     with duckdb.get_connection() as conn:
         counts = warehouse.read_frame(conn, _COUNTS_SQL, [code]).row(0, named=True)
         records_in_files = counts.pop("records_in_files")
-        row = progress_row(code, counts, reported)
+        decided_by_review = counts.pop("decided_by_review")
+        row = progress_row(code, counts, reported, decided_by_review)
         appended = append_if_changed(conn, row)
         conn.execute(NATIONAL_PROGRESS_VIEW)
     total = row["doses_total"].item()
@@ -71,9 +71,10 @@ def province_progress(context: dg.AssetExecutionContext, landing: LandingFolder,
             "dagster/column_lineage": PROGRESS_LINEAGE,
             "appended": appended,
             **{name: int(value) for name, value in counts.items()},
+            "decided_by_review": int(decided_by_review),
             "doses_total": total,
             "doses_reported": reported,
-            "share_linked": round((counts["verified"] + counts["corrected"]) / max(total, 1), 4),
+            "share_linked": round((counts[MatchStatus.VERIFIED] + counts[MatchStatus.CORRECTED]) / max(total, 1), 4),
         },
         check_results=[dg.AssetCheckResult(
             check_name="totals_add_up", passed=total == records_in_files,
@@ -82,13 +83,14 @@ def province_progress(context: dg.AssetExecutionContext, landing: LandingFolder,
     )
 
 
-def progress_row(code: str, counts: dict[str, int], reported: int | None) -> pl.DataFrame:
+def progress_row(code: str, counts: dict[str, int], reported: int | None, decided_by_review: int = 0) -> pl.DataFrame:
     """One point of the time series, stamped with the run's time (UTC)."""
     return pl.DataFrame(
         {"province_code": [code], "as_of": [datetime.now(timezone.utc).replace(tzinfo=None)],
-         "doses_total": [sum(counts.values())], **{c: [counts[c]] for c in STATUS_COLUMNS}, "doses_reported": [reported]},
+         "doses_total": [sum(counts.values())], **{c: [counts[c]] for c in STATUS_COLUMNS},
+         "decided_by_review": [decided_by_review], "doses_reported": [reported]},
         schema={"province_code": pl.String, "as_of": pl.Datetime("us"), "doses_total": pl.Int64,
-                **{c: pl.Int64 for c in STATUS_COLUMNS}, "doses_reported": pl.Int64},
+                **{c: pl.Int64 for c in STATUS_COLUMNS}, "decided_by_review": pl.Int64, "doses_reported": pl.Int64},
     )
 
 
@@ -98,7 +100,7 @@ def append_if_changed(conn, row: pl.DataFrame) -> bool:
     latest = warehouse.read_frame(
         conn, "SELECT * FROM province_progress WHERE province_code = ? ORDER BY as_of DESC LIMIT 1", [row["province_code"].item()]
     )
-    compared = ["doses_total", *STATUS_COLUMNS, "doses_reported"]
+    compared = ["doses_total", *STATUS_COLUMNS, "decided_by_review", "doses_reported"]
     if latest.height and latest.select(compared).cast(pl.Int64).equals(row.select(compared)):
         return False
     warehouse.append(conn, "province_progress", row)
@@ -112,7 +114,7 @@ NATIONAL_PROGRESS_VIEW = """
     SELECT max(as_of) AS as_of, count(*) AS provinces, sum(doses_total) AS doses_total,
            sum(verified) AS verified, sum(corrected) AS corrected, sum(review) AS review,
            sum(unmatched) AS unmatched, sum(duplicate) AS duplicate, sum(rejected) AS rejected,
-           sum(doses_reported) AS doses_reported
+           sum(decided_by_review) AS decided_by_review, sum(doses_reported) AS doses_reported
     FROM latest_province_progress
 """
 """Views: the latest point of every province, and their national sum."""

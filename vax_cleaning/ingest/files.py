@@ -15,7 +15,10 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 
-from vax_cleaning.ingest.headers import map_header
+from vax_cleaning.ingest.headers import EXPORT_COLUMNS, map_header
+
+ColumnAliases = dict[str, tuple[str, ...]]
+"""Canonical column -> accepted header aliases (headers.EXPORT_COLUMNS, headers.DECISION_COLUMNS)."""
 
 SUPPORTED_SUFFIXES = (".csv", ".xlsx")
 
@@ -85,24 +88,24 @@ def _unquote(field: pl.Expr) -> pl.Expr:
     )
 
 
-def read_csv_records(data: bytes) -> RawRecords:
+def read_csv_records(data: bytes, columns: ColumnAliases = EXPORT_COLUMNS) -> RawRecords:
     """Decode, split into records and fields, and pick the canonical columns by header."""
     text, encoding = decode(data)
     lines = split_lines(text)
     if not lines:
-        return _records_from_fields(pl.Series("fields", [], dtype=pl.List(pl.String)), [], encoding)
+        return _records_from_fields(pl.Series("fields", [], dtype=pl.List(pl.String)), [], encoding, columns)
     body = pl.Series("line", lines[1:], dtype=pl.String)
     if (body.str.count_matches('"', literal=True) % 2 == 1).any():
         fields = _fields_with_csv_module("\n".join(lines[1:]))
     else:
         fields = _fields_from_lines(body)
     header = next(csv.reader([lines[0]]), [])
-    return _records_from_fields(fields, header, encoding)
+    return _records_from_fields(fields, header, encoding, columns)
 
 
-def _records_from_fields(fields: pl.Series, header: list[str], encoding: str) -> RawRecords:
+def _records_from_fields(fields: pl.Series, header: list[str], encoding: str, columns: ColumnAliases) -> RawRecords:
     """Shape field lists into one string column per recognised canonical header."""
-    positions = map_header(header)
+    positions = map_header(header, columns)
     frame = pl.DataFrame({"fields": fields}).with_row_index("source_row", offset=1)
     frame = frame.select(
         pl.col("source_row").cast(pl.Int32),
@@ -124,38 +127,79 @@ def _blank_to_null(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFram
     )
 
 
-def read_xlsx_records(path: Path) -> RawRecords:
-    """First sheet; every row after the header up to the last non-empty row, Excel dates as ISO text."""
+def _open_workbook(path: Path) -> fastexcel.ExcelReader:
+    """fastexcel raises its own hierarchy for corrupt workbooks: one clear error instead."""
     try:
-        sheet = fastexcel.read_excel(str(path)).load_sheet(0, header_row=None, dtypes="string")
-        table = sheet.to_polars()
-    except Exception as error:  # fastexcel raises its own hierarchy for corrupt workbooks
+        return fastexcel.read_excel(str(path))
+    except Exception as error:
         raise UnreadableFileError(f"not a readable .xlsx workbook ({type(error).__name__})") from None
+
+
+def _load_sheet(workbook: fastexcel.ExcelReader, sheet: int | str) -> pl.DataFrame:
+    """Every cell of one sheet as text, no header interpretation."""
+    try:
+        return workbook.load_sheet(sheet, header_row=None, dtypes="string").to_polars()
+    except Exception as error:
+        raise UnreadableFileError(f"sheet {sheet!r} is not readable ({type(error).__name__})") from None
+
+
+def read_xlsx_records(path: Path, columns: ColumnAliases = EXPORT_COLUMNS) -> RawRecords:
+    """First sheet; every row after the header up to the last non-empty row, Excel dates as ISO text."""
+    return _sheet_records(_load_sheet(_open_workbook(path), 0), columns)
+
+
+def read_xlsx_sheets(
+    path: Path, columns: ColumnAliases, required: tuple[str, ...]
+) -> tuple[list[tuple[str, RawRecords]], int]:
+    """(sheet name, records) of every sheet whose header row has the `required` columns, and the number of sheets."""
+    workbook = _open_workbook(path)
+    sheets = []
+    for name in workbook.sheet_names:
+        records = _sheet_records(_load_sheet(workbook, name), columns, required)
+        if all(column in records.columns for column in required):
+            sheets.append((name, records))
+    return sheets, len(workbook.sheet_names)
+
+
+HEADER_SEARCH_ROWS = 10
+"""A header under a title block is looked for in this many top rows (rows above it are not records)."""
+
+
+def _header_row(table: pl.DataFrame, columns: ColumnAliases, required: tuple[str, ...]) -> int:
+    """Index of the first top row that names every `required` column; the first row when none does."""
+    for index, row in enumerate(table.head(HEADER_SEARCH_ROWS).iter_rows()):
+        cells = [unicodedata.normalize("NFC", cell) if cell else "" for cell in row]
+        if required and all(column in map_header(cells, columns) for column in required):
+            return index
+    return 0
+
+
+def _sheet_records(table: pl.DataFrame, columns: ColumnAliases, required: tuple[str, ...] = ()) -> RawRecords:
+    """Every row after the header up to the last non-empty row, Excel dates as ISO text."""
     if table.height == 0:
-        return _records_from_fields(pl.Series("fields", [], dtype=pl.List(pl.String)), [], "xlsx")
-    header = [unicodedata.normalize("NFC", cell) if cell else "" for cell in table.row(0)]
+        return _records_from_fields(pl.Series("fields", [], dtype=pl.List(pl.String)), [], "xlsx", columns)
+    start = _header_row(table, columns, required)
+    header = [unicodedata.normalize("NFC", cell) if cell else "" for cell in table.row(start)]
     while header and not header[-1]:
         header.pop()
-    body = table.slice(1)
+    body = table.slice(start + 1)
     names = body.columns
     last_filled = pl.max_horizontal(
         [pl.when(pl.col(name).is_not_null() & (pl.col(name).str.strip_chars() != "")).then(i + 1).otherwise(0) for i, name in enumerate(names)]
     )
+    positions = map_header(header, columns)
     frame = body.with_row_index("source_row", offset=1).select(
         pl.col("source_row").cast(pl.Int32),
         n_fields=pl.max_horizontal(last_filled, pl.lit(len(header))).cast(pl.Int32),
         header_width=pl.lit(len(header), dtype=pl.Int32),
         is_blank=last_filled == 0,
-        **{
-            column: pl.col(names[position]).str.normalize("NFC").str.strip_chars()
-            for column, position in map_header(header).items()
-        },
+        **{column: pl.col(names[position]).str.normalize("NFC").str.strip_chars() for column, position in positions.items()},
     )
-    columns = tuple(map_header(header))
-    frame = _blank_to_null(frame, columns).with_columns(
-        [_excel_serial_to_iso(pl.col(c)).alias(c) for c in ("date_of_birth", "vaccination_date") if c in columns]
+    found = tuple(positions)
+    frame = _blank_to_null(frame, found).with_columns(
+        [_excel_serial_to_iso(pl.col(c)).alias(c) for c in ("date_of_birth", "vaccination_date", "decided_on") if c in found]
     )
-    return RawRecords(frame=frame, columns=columns, encoding="xlsx")
+    return RawRecords(frame=frame, columns=found, encoding="xlsx")
 
 
 def _excel_serial_to_iso(cell: pl.Expr) -> pl.Expr:

@@ -1,4 +1,4 @@
-"""Export header aliases (data contract 2.1): Vietnamese and canonical names to canonical columns."""
+"""Header aliases of landed files: exports (data contract 2.1) and review decisions (2.4)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,16 @@ EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 """Canonical column -> accepted aliases; the canonical name itself is always accepted too."""
 
+DECISION_COLUMNS: dict[str, tuple[str, ...]] = {
+    "source_file": ("Tệp nguồn",),
+    "source_row": ("Dòng",),
+    "decision": ("Quyết định",),
+    "person_id": ("Số định danh xác minh",),
+    "reviewer": ("Người xác minh", "Đơn vị xác minh"),
+    "decided_on": ("Ngày xác minh",),
+}
+"""Review decision columns (data contract 2.4): canonical column -> Vietnamese aliases."""
+
 REQUIRED_COLUMNS = ("vaccine", "dose_number", "vaccination_date")
 """Without these a record cannot be accepted at all (contract 2.1 rejection rules)."""
 
@@ -28,18 +38,17 @@ def header_key(cell: str | None) -> str:
     return unicodedata.normalize("NFC", cell or "").strip().casefold()
 
 
-_ALIAS_TO_CANONICAL = {
-    header_key(alias): canonical
-    for canonical, aliases in EXPORT_COLUMNS.items()
-    for alias in (canonical, *aliases)
-}
+def _alias_index(columns: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Header key of every alias (and of the canonical name) -> canonical column."""
+    return {header_key(alias): canonical for canonical, aliases in columns.items() for alias in (canonical, *aliases)}
 
 
-def map_header(cells: list[str | None]) -> dict[str, int]:
+def map_header(cells: list[str | None], columns: dict[str, tuple[str, ...]] = EXPORT_COLUMNS) -> dict[str, int]:
     """Canonical column -> position of its first matching header cell; unknown cells are ignored."""
+    aliases = _alias_index(columns)  # a few dozen entries, once per file
     positions: dict[str, int] = {}
     for position, cell in enumerate(cells):
-        canonical = _ALIAS_TO_CANONICAL.get(header_key(cell))
+        canonical = aliases.get(header_key(cell))
         if canonical is not None and canonical not in positions:
             positions[canonical] = position
     return positions

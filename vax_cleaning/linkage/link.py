@@ -34,8 +34,19 @@ from vax_cleaning.linkage.compare import (
     id_embedded_level,
     level_labels,
 )
+from vax_cleaning.linkage.decisions import ReviewInstructions, honour_reviews, review_instructions
 from vax_cleaning.linkage.duplicates import DOSE_KEY, find_duplicates
 from vax_cleaning.linkage.normalize import as_registry_features, record_features
+from vax_cleaning.vocabulary import (
+    APPLIED_ACTIONS,
+    DECIDED_BY_REVIEW_RULES,
+    LINKED_STATUSES,
+    CorrectionAction,
+    DecidedBy,
+    MatchStatus,
+    Rule,
+    values,
+)
 
 DOSE_COLUMNS = (
     "source_file", "source_row", "province_code", "full_name", "date_of_birth", "birth_year", "birth_month",
@@ -51,9 +62,9 @@ REGISTRY_COLUMNS = ("person_id", "full_name", "date_of_birth", "birth_year", "bi
 MATCHED_COLUMNS = (
     "source_file", "source_row", "province_code", "match_status", "person_id", "match_score",
     "name_level", "dob_level", "gender_level", "residence_level", "id_level", "id_embedded_level", "rule",
-    "candidate_person_id", "candidate_count", "duplicate_of_file", "duplicate_of_row",
+    "candidate_person_id", "candidate_count", "duplicate_of_file", "duplicate_of_row", "decided_by",
 )  # fmt: skip
-"""matched columns: the contract's six, then explanations for reviewers and charts."""
+"""matched columns: the contract's seven, then explanations for reviewers and charts."""
 
 SUPERSEDED_COLUMNS = ("source_file", "source_row", "duplicate_of_file", "duplicate_of_row")
 """superseded columns."""
@@ -110,12 +121,15 @@ def _search(
     people: pl.DataFrame,
     index: BlockIndex,
     settings: LinkageSettings,
+    reviews: ReviewInstructions,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Scored pairs (ID owners + blocked candidates) of records the ID did not settle, and the truncated ones."""
+    """Scored pairs (ID owners, blocked candidates, people's links; never an excluded person) and truncated records."""
     owners = _of_chunk(id_pairs, chunk).with_columns(only_id_window=pl.lit(False))
+    linked_by_people = _of_chunk(reviews.forced_pairs, chunk).with_columns(only_id_window=pl.lit(False))
     candidates = blocked_pairs(chunk, index)
     pairs = (
-        pl.concat([owners, candidates.pairs], how="vertical_relaxed")
+        pl.concat([owners, linked_by_people, candidates.pairs], how="vertical_relaxed")
+        .join(reviews.excluded_pairs, on=["_rec", "_reg"], how="anti")
         .group_by("_rec", "_reg")
         .agg(pl.col("only_id_window").all())
     )
@@ -132,9 +146,12 @@ def _decide_chunk(
     records: pl.DataFrame,
     people: pl.DataFrame,
     settings: LinkageSettings,
+    reviews: ReviewInstructions | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Decisions (with the chosen pair's levels and score) and correction rows for the records `rec_ids`."""
     decisions = decide(scored, rec_ids, truncated, settings)
+    if reviews is not None:
+        decisions = honour_reviews(decisions, reviews.per_record)
     chosen = decisions.filter(pl.col("chosen_reg").is_not_null()).join(
         scored.select(_CHOSEN_COLUMNS), left_on=["_rec", "chosen_reg"], right_on=["_rec", "_reg"], how="inner"
     )
@@ -143,7 +160,11 @@ def _decide_chunk(
     ]
     person_side = people.select(p_full_name="full_name", p_dob_text="dob_text")[chosen["chosen_reg"]]
     chosen = pl.concat([chosen, record_side, person_side], how="horizontal").with_columns(
-        action=pl.when(pl.col("status") == "linked").then(pl.lit("auto")).otherwise(pl.lit("review"))
+        action=pl.when(pl.col("decision_rule") == Rule.REVIEW_LINK)
+        .then(pl.lit(CorrectionAction.CONFIRMED.value))
+        .when(pl.col("status") == "linked")
+        .then(pl.lit(CorrectionAction.AUTO.value))
+        .otherwise(pl.lit(CorrectionAction.REVIEW.value))
     )
     decided = decisions.join(
         chosen.select(
@@ -165,6 +186,7 @@ def link_doses(
     registry: pl.DataFrame,
     settings: LinkageSettings = LinkageSettings(),
     other_linked: pl.DataFrame | OtherLinkedLookup | None = None,
+    reviews: pl.DataFrame | None = None,
 ) -> LinkageResult:
     """Link every dose record to a registry person, or say why not (see classify.py for the cascade).
 
@@ -172,7 +194,9 @@ def link_doses(
     or their features as stored once per snapshot (normalize.registry_features, the registry_features table);
     `other_linked`: already-linked records of other provinces (source_file, source_row,
     person_id, vaccination_date, vaccine_code), so cross-province duplicates are found -- or a
-    lookup returning only those sharing a dose with this batch, so a warehouse need not load them all.
+    lookup returning only those sharing a dose with this batch, so a warehouse need not load them all;
+    `reviews`: people's decisions the linkage must honour (decisions.linkage_instructions): applied
+    links, not-in-registry and not-this-person decisions, and same-day conflicts.
     Memory: pass `doses` and `registry` as temporaries, and only their indexed forms stay alive.
     """
     _require(doses, DOSE_COLUMNS, "doses")
@@ -182,10 +206,11 @@ def link_doses(
     del registry  # a chunked input frame would otherwise live beside its contiguous copy
     if doses.select(pl.struct("source_file", "source_row").is_duplicated().any()).item():
         raise ValueError("doses has repeated (source_file, source_row)")
-    decided, fixes, embedded, rest = _settle_slices(doses, people, settings)
+    held = _records_with_reviews(doses, reviews)
+    decided, fixes, embedded, rest = _settle_slices(doses, people, settings, held)
     doses = doses.select(_KEPT_DOSE_COLUMNS)  # names, IDs and birth dates are no longer needed
     if rest.height:
-        search_decided, search_fixes = _search_all(rest, people, settings)
+        search_decided, search_fixes = _search_all(rest, people, settings, reviews)
         decided.append(search_decided)
         fixes.append(search_fixes)
     del people, rest  # millions of persons: freed before the duplicate search
@@ -195,24 +220,37 @@ def link_doses(
     linked = matched.select("source_file", "source_row", "person_id", "match_status").with_columns(
         doses["vaccination_date"], doses["vaccine_code"]
     )  # matched is in input order: columns line up without a join
-    linked = linked.filter(pl.col("match_status").is_in(["verified", "corrected"])).drop("match_status")
+    linked = linked.filter(pl.col("match_status").is_in(values(LINKED_STATUSES))).drop("match_status")
     if callable(other_linked):
         other_linked = other_linked(linked.select(DOSE_KEY).unique())
     duplicates = find_duplicates(linked, other_linked)
     matched = _mark_duplicates(matched, duplicates.in_batch)
-    duplicate_recs = matched.filter(pl.col("match_status") == "duplicate")["_rec"]
+    duplicate_recs = matched.filter(pl.col("match_status") == MatchStatus.DUPLICATE)["_rec"]
     correction_rows = correction_rows.filter(~pl.col("_rec").is_in(duplicate_recs.implode()))
     if matched.height != doses.height or matched["_rec"].n_unique() != doses.height:
         raise AssertionError("every dose record must appear exactly once in matched")
+    decided_by = pl.when(pl.col("rule").is_in(values(DECIDED_BY_REVIEW_RULES))).then(pl.lit(DecidedBy.REVIEW.value))
     return LinkageResult(
-        matched=matched.select(MATCHED_COLUMNS),
+        matched=matched.with_columns(decided_by=decided_by.otherwise(pl.lit(DecidedBy.MACHINE.value))).select(
+            MATCHED_COLUMNS
+        ),
         corrections=correction_rows.select(CORRECTION_COLUMNS),
         superseded=duplicates.superseded.select(SUPERSEDED_COLUMNS),
     )
 
 
+def _records_with_reviews(doses: pl.DataFrame, reviews: pl.DataFrame | None) -> pl.Series:
+    """Batch positions of records people decided on: never settled by the ID phase alone."""
+    if reviews is None or reviews.is_empty():
+        return pl.Series("_rec", [], pl.UInt32)
+    positions = doses.select("source_file", "source_row").with_row_index("_rec")
+    return positions.join(reviews.select("source_file", "source_row").unique(), on=["source_file", "source_row"])[
+        "_rec"
+    ].cast(pl.UInt32)
+
+
 def _settle_slices(
-    doses: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings
+    doses: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings, held: pl.Series
 ) -> tuple[list[pl.DataFrame], list[pl.DataFrame], pl.Series, pl.DataFrame]:
     """Phase 1, slice by slice: for most records the ID settles it (owner found, name and full DOB agree).
 
@@ -223,6 +261,7 @@ def _settle_slices(
     for offset, dose_slice in _chunks(doses, settings.chunk_size):
         records = record_features(dose_slice)
         settled = _settle_by_id(records, exact_id_pairs(records, people), records, people, settings)
+        settled = settled.filter(~(pl.col("_rec") + offset).is_in(held.implode()))
         slice_decided, slice_fixes = _decide_chunk(
             settled, settled.select("_rec"), pl.DataFrame(schema={"_rec": pl.UInt32}), records, people, settings
         )
@@ -238,18 +277,21 @@ def _shifted(frame: pl.DataFrame, offset: int) -> pl.DataFrame:
     return frame.with_columns((pl.col("_rec") + offset).cast(pl.UInt32))
 
 
-def _search_all(rest: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _search_all(
+    rest: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings, reviews: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Phase 2 for the records the ID did not settle (`rest`): candidate search against an index of only their blocks."""
     positions = rest["_rec"]
     records = rest.with_columns(_rec=pl.int_range(pl.len(), dtype=pl.UInt32))  # pair gathers index by position
+    instructions = review_instructions(reviews, records, people)
     id_pairs = exact_id_pairs(records, people)
     index = build_block_index(people, settings.max_block_size, wanted=record_block_keys(records))
     name_counts = namesakes(records, people)
     decided, fixes = [], []
     for _, chunk in _chunks(records, settings.search_chunk_size):
-        scored, truncated = _search(chunk, id_pairs, records, people, index, settings)
+        scored, truncated = _search(chunk, id_pairs, records, people, index, settings, instructions)
         rec_ids = chunk.select("_rec").join(name_counts, on="_rec", how="left")
-        chunk_decided, chunk_fixes = _decide_chunk(scored, rec_ids, truncated, records, people, settings)
+        chunk_decided, chunk_fixes = _decide_chunk(scored, rec_ids, truncated, records, people, settings, instructions)
         decided.append(chunk_decided)
         fixes.append(chunk_fixes)
     decisions, correction_rows = pl.concat(decided, how="diagonal_relaxed"), pl.concat(fixes, how="vertical_relaxed")
@@ -263,7 +305,7 @@ def _assemble(
     doses: pl.DataFrame, id_embedded: pl.Series, decisions: pl.DataFrame, correction_rows: pl.DataFrame
 ) -> pl.DataFrame:
     """matched rows before duplicate detection: status from decision + whether an auto correction exists."""
-    auto = correction_rows.filter(pl.col("action") == "auto")["_rec"].unique()
+    applied = correction_rows.filter(pl.col("action").is_in(values(APPLIED_ACTIONS)))["_rec"].unique()
     linked = pl.col("status") == "linked"
     base = doses.select("source_file", "source_row", "province_code").with_columns(
         _rec=pl.int_range(pl.len(), dtype=pl.UInt32),
@@ -271,15 +313,15 @@ def _assemble(
     )
     return (
         base.join(decisions, on="_rec", how="left")
-        .with_columns(has_auto=pl.col("_rec").is_in(auto.implode()))
+        .with_columns(has_correction=pl.col("_rec").is_in(applied.implode()))
         .with_columns(
-            match_status=pl.when(linked & pl.col("has_auto"))
-            .then(pl.lit("corrected"))
+            match_status=pl.when(linked & pl.col("has_correction"))
+            .then(pl.lit(MatchStatus.CORRECTED.value))
             .when(linked)
-            .then(pl.lit("verified"))
+            .then(pl.lit(MatchStatus.VERIFIED.value))
             .otherwise(pl.col("status")),
             person_id=pl.when(linked).then(pl.col("p_person_id")),
-            candidate_person_id=pl.when(pl.col("status") == "review").then(pl.col("p_person_id")),
+            candidate_person_id=pl.when(pl.col("status") == MatchStatus.REVIEW).then(pl.col("p_person_id")),
             match_score=pl.col("score").cast(pl.Float64),
             name_level=level_labels("name_level", NameLevel),
             dob_level=level_labels("dob_level", DobLevel),
@@ -305,6 +347,6 @@ def _mark_duplicates(matched: pl.DataFrame, in_batch: pl.DataFrame) -> pl.DataFr
     )
     is_duplicate = pl.col("duplicate_of_file").is_not_null()
     return flagged.with_columns(
-        match_status=pl.when(is_duplicate).then(pl.lit("duplicate")).otherwise(pl.col("match_status")),
-        rule=pl.when(is_duplicate).then(pl.lit("DUPLICATE")).otherwise(pl.col("rule")),
+        match_status=pl.when(is_duplicate).then(pl.lit(MatchStatus.DUPLICATE.value)).otherwise(pl.col("match_status")),
+        rule=pl.when(is_duplicate).then(pl.lit(Rule.DUPLICATE.value)).otherwise(pl.col("rule")),
     )
