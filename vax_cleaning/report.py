@@ -15,24 +15,34 @@ import matplotlib.pyplot as plt  # noqa: E402
 import polars as pl  # noqa: E402
 
 from vax_cleaning.reference import province_names  # noqa: E402
+from vax_cleaning.vocabulary import LINKED_STATUSES, OPEN_STATUSES, MatchStatus, values  # noqa: E402
 from vax_cleaning.warehouse import read_frame, table_exists  # noqa: E402
 
-BACKLOG_COLORS = {"review": "#e6a23c", "unmatched": "#d9534f", "duplicate": "#8c8c8c", "rejected": "#5b5b5b",
-                  "not_uploaded": "#7fb3d5"}
-STATUS_LABELS = {"verified": "Đã xác thực", "corrected": "Đã hiệu chỉnh", "review": "Cần xác minh",
-                 "unmatched": "Không tìm thấy", "duplicate": "Trùng lặp", "rejected": "Bị loại",
+BACKLOG_COLORS = {MatchStatus.REVIEW.value: "#e6a23c", MatchStatus.UNMATCHED.value: "#d9534f",
+                  MatchStatus.DUPLICATE.value: "#8c8c8c", "rejected": "#5b5b5b", "not_uploaded": "#7fb3d5"}
+STATUS_LABELS = {**{status.value: status.label for status in MatchStatus}, "rejected": "Bị loại",
                  "not_uploaded": "Chưa tải lên (theo báo cáo)"}
+BY_REVIEW_LABEL = "Đã xử lý qua xác minh"
+"""Records whose status an applied review decision set."""
+BY_REVIEW_SHARE_LABEL = "Tỷ lệ tồn đọng đã xử lý qua xác minh"
+"""decided_by_review / (decided_by_review + review + unmatched): how much of the backlog people have settled."""
 
 
 def progress_history(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Every point of province_progress with the share linked (verified + corrected) and the province name."""
+    """Every point of province_progress with the share linked (verified + corrected), the province name and the
+    share of the backlog settled by review decisions (`share_by_review`, NULL when there is no backlog at all)."""
     if not table_exists(conn, "province_progress"):
         return pl.DataFrame()
     history = read_frame(conn, "SELECT * FROM province_progress ORDER BY province_code, as_of")
+    if "decided_by_review" not in history.columns:  # databases written before the column existed
+        history = history.with_columns(decided_by_review=pl.lit(0, pl.Int64))
+    history = history.with_columns(pl.col("decided_by_review").fill_null(0))
+    backlog = pl.col("decided_by_review") + pl.sum_horizontal(values(OPEN_STATUSES))
     return history.with_columns(
         province=pl.col("province_code") + " " + pl.col("province_code").replace_strict(province_names()),
-        share_linked=(pl.col("verified") + pl.col("corrected")) / pl.col("doses_total").clip(lower_bound=1),
+        share_linked=pl.sum_horizontal(values(LINKED_STATUSES)) / pl.col("doses_total").clip(lower_bound=1),
         not_uploaded=(pl.col("doses_reported") - pl.col("doses_total")).clip(lower_bound=0),
+        share_by_review=pl.when(backlog > 0).then(pl.col("decided_by_review") / backlog),
     )
 
 
@@ -68,15 +78,26 @@ def progress_chart_png(history: pl.DataFrame) -> bytes:
 def progress_markdown(history: pl.DataFrame, chart_png: bytes | None = None) -> str:
     """Markdown table of the latest point per province (plus the chart inline) for Dagster metadata."""
     now = latest(history)
-    header = "| Tỉnh/thành | Tổng | Đã khớp | Cần xác minh | Không tìm thấy | Trùng | Bị loại | Báo cáo | Chưa tải lên |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    header = (
+        f"| Tỉnh/thành | Tổng | Đã khớp | {STATUS_LABELS[MatchStatus.REVIEW]} | {STATUS_LABELS[MatchStatus.UNMATCHED]} | "
+        f"{BY_REVIEW_LABEL} | {BY_REVIEW_SHARE_LABEL} | Trùng | Bị loại | Báo cáo | Chưa tải lên |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )
     rows = [
-        f"| {r['province']} | {r['doses_total']} | {r['share_linked']:.1%} | {r['review']} | {r['unmatched']} | "
-        f"{r['duplicate']} | {r['rejected']} | {r['doses_reported'] if r['doses_reported'] is not None else '–'} | "
+        f"| {r['province']} | {r['doses_total']} | {r['share_linked']:.1%} | {r[MatchStatus.REVIEW]} | "
+        f"{r[MatchStatus.UNMATCHED]} | {r['decided_by_review']} | "
+        f"{_percent(r['share_by_review'])} | "
+        f"{r[MatchStatus.DUPLICATE]} | {r['rejected']} | {r['doses_reported'] if r['doses_reported'] is not None else '–'} | "
         f"{r['not_uploaded'] if r['not_uploaded'] is not None else '–'} |"
         for r in now.iter_rows(named=True)
     ]
     chart = f"\n\n![progress](data:image/png;base64,{base64.b64encode(chart_png).decode()})" if chart_png else ""
     return "\n".join([header, *rows]) + chart
+
+
+def _percent(share: float | None) -> str:
+    """`12.3%`, or `–` when there is nothing to divide."""
+    return "–" if share is None else f"{share:.1%}"
 
 
 def write_report(conn: duckdb.DuckDBPyConnection, out_dir: Path) -> tuple[Path, Path]:
@@ -88,8 +109,10 @@ def write_report(conn: duckdb.DuckDBPyConnection, out_dir: Path) -> tuple[Path, 
     png = progress_chart_png(history)
     (out_dir / "progress.png").write_bytes(png)
     table = latest(history).select(
-        "province", "as_of", "doses_total", "verified", "corrected", "review", "unmatched", "duplicate", "rejected",
+        "province", "as_of", "doses_total", *values(MatchStatus), "rejected",
         "doses_reported", "not_uploaded", pl.col("share_linked").round(4),
+        pl.col("decided_by_review").alias(BY_REVIEW_LABEL),
+        (pl.col("share_by_review") * 100).round(1).alias(f"{BY_REVIEW_SHARE_LABEL} (%)"),
     )
     html = (
         "<!doctype html><meta charset='utf-8'><title>Tiến độ làm sạch dữ liệu tiêm chủng</title>"

@@ -14,6 +14,7 @@ from vax_cleaning.ingest.exports import provinces_with_exports, unknown_province
 from vax_cleaning.partitions import partition_key
 from vax_cleaning.resources import duckdb_connection_config
 from vax_cleaning.reference import province_names
+from vax_cleaning.vocabulary import MatchStatus, values
 from vax_cleaning.warehouse import read_frame, table_exists
 
 
@@ -100,8 +101,10 @@ def run_provinces(
     return outcome
 
 
-SUMMARY_COLUMNS = ("doses_total", "verified", "corrected", "review", "unmatched", "duplicate", "rejected", "doses_reported")
+SUMMARY_COLUMNS = ("doses_total", *values(MatchStatus), "rejected", "decided_by_review", "doses_reported")
 """The per-province summary: the latest province_progress point (the same numbers the UI and report show)."""
+SUMMARY_HEADERS = {"doses_total": "total", "decided_by_review": "by_review", "doses_reported": "reported"}
+"""Short headers where the column name does not fit the table's cells."""
 
 
 def summary_table(outcome: RunOutcome) -> str:
@@ -111,7 +114,7 @@ def summary_table(outcome: RunOutcome) -> str:
         lines.append("registry snapshot failed to load: see the run's logs (dagster) for the reason")
     for folder in outcome.unknown_folders:
         lines.append(f"WARNING: exports/{folder}/ is not a province code; its files were not ingested")
-    lines.append(f"{'province':<28}" + "".join(f"{name.removeprefix('doses_'):>11}" for name in SUMMARY_COLUMNS) + "  run")
+    lines.append(f"{'province':<28}" + "".join(f"{SUMMARY_HEADERS.get(name, name):>11}" for name in SUMMARY_COLUMNS) + "  run")
     latest = _latest_progress(outcome.duckdb_path)
     for code in outcome.provinces:
         counts = latest.get(code, {})

@@ -210,3 +210,8 @@ def rule_table_markdown() -> str:
     for rule in Rule:
         lines.append(f"| `{rule}` | {rule.group} | {rule.label} | {rule.handler or ''} |")
     return "\n".join(lines)
+
+
+def correction_rules_markdown() -> str:
+    """The README's one-line list of correction rule codes."""
+    return ", ".join(f"`{rule}`" for rule in CorrectionRule)

@@ -21,5 +21,6 @@ def test_throughput_benchmark_runs_and_prints_its_table(tmp_path: Path):
 
 
 def test_quality_benchmark_runs_and_prints_its_table(tmp_path: Path):
-    output = run_bench("quality.py", "--persons", "1500", cache=tmp_path)
+    output = run_bench("quality.py", "--persons", "1500", "--review-round", cache=tmp_path)
     assert "auto_link_precision" in output and "targets missed" in output
+    assert "after one review round" in output and "review_decisions by outcome" in output

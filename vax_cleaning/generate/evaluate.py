@@ -9,8 +9,12 @@ import duckdb
 import polars as pl
 
 from vax_cleaning.linkage import passport_ready
+from vax_cleaning.vocabulary import LINKED_STATUSES, PERSON_STATUSES, MatchStatus, values
 
-LINKED = ("verified", "corrected")
+LINKED = values(LINKED_STATUSES)
+"""Automatic links: the statuses that count towards a passport."""
+FOUND = values(PERSON_STATUSES)
+"""Statuses that name a person: a duplicate points at its kept copy's person."""
 
 QUALITY_TARGETS = {
     "auto_link_precision": 0.9995,
@@ -67,14 +71,15 @@ def _links(records: pl.DataFrame, metrics: dict, counts: dict) -> None:
     correct = auto.filter(pl.col("person_id") == pl.col("true_person_id")).height
     in_registry = records.filter(pl.col("in_registry"))
     found = in_registry.filter(
-        pl.col("match_status").is_in([*LINKED, "duplicate"]) & (pl.col("person_id") == pl.col("true_person_id"))
+        pl.col("match_status").is_in(FOUND) & (pl.col("person_id") == pl.col("true_person_id"))
     ).height
     metrics["auto_link_precision"] = correct / max(auto.height, 1)
     metrics["auto_link_recall"] = found / max(in_registry.height, 1)
-    metrics["review_rate"] = records.filter(pl.col("match_status") == "review").height / max(records.height, 1)
+    review = records.filter(pl.col("match_status") == MatchStatus.REVIEW.value).height
+    metrics["review_rate"] = review / max(records.height, 1)
     counts.update(accepted_records=records.height, auto_links=auto.height, wrong_auto_links=auto.height - correct,
-                  in_registry=in_registry.height, review=records.filter(pl.col("match_status") == "review").height,
-                  unmatched=records.filter(pl.col("match_status") == "unmatched").height)
+                  in_registry=in_registry.height, review=review,
+                  unmatched=records.filter(pl.col("match_status") == MatchStatus.UNMATCHED.value).height)
 
 
 def _duplicates(records: pl.DataFrame, metrics: dict, counts: dict) -> None:
@@ -82,7 +87,7 @@ def _duplicates(records: pl.DataFrame, metrics: dict, counts: dict) -> None:
     group_of = records.select(
         keeper_file="source_file", keeper_row="source_row", keeper_group="dose_group"
     )
-    predicted = records.filter(pl.col("match_status") == "duplicate").join(
+    predicted = records.filter(pl.col("match_status") == MatchStatus.DUPLICATE.value).join(
         group_of, left_on=["kept_file", "kept_row"], right_on=["keeper_file", "keeper_row"], how="left"
     )
     right = predicted.filter(pl.col("keeper_group") == pl.col("dose_group")).height
@@ -95,7 +100,7 @@ def _duplicates(records: pl.DataFrame, metrics: dict, counts: dict) -> None:
 def _passport_precision(records: pl.DataFrame, ready: pl.DataFrame) -> tuple[float, int]:
     """Of the people the pipeline calls eligible, the share the true doses make eligible."""
     true_doses = records.filter(pl.col("in_registry") & pl.col("duplicate_of_file").is_null()).select(
-        person_id="true_person_id", match_status=pl.lit("verified"), vaccination_date="vaccination_date",
+        person_id="true_person_id", match_status=pl.lit(MatchStatus.VERIFIED.value), vaccination_date="vaccination_date",
         dose_number="dose_number", vaccine_code="vaccine_code",
     )
     truly_eligible = passport_ready(true_doses).filter("eligible").select("person_id")
@@ -113,12 +118,12 @@ def _by_error_kind(records: pl.DataFrame) -> pl.DataFrame:
         .group_by("kind")
         .agg(
             records=pl.len(),
-            verified=(pl.col("match_status") == "verified").sum(),
-            corrected=(pl.col("match_status") == "corrected").sum(),
-            review=(pl.col("match_status") == "review").sum(),
-            unmatched=(pl.col("match_status") == "unmatched").sum(),
+            **{
+                status.value: (pl.col("match_status") == status.value).sum()
+                for status in (*LINKED_STATUSES, MatchStatus.REVIEW, MatchStatus.UNMATCHED)
+            },
             wrong_links=(pl.col("match_status").is_in(LINKED) & (pl.col("person_id") != pl.col("true_person_id").fill_null("-"))).sum(),
-            recall=(pl.col("match_status").is_in([*LINKED, "duplicate"]) & (pl.col("person_id") == pl.col("true_person_id"))).sum()
+            recall=(pl.col("match_status").is_in(FOUND) & (pl.col("person_id") == pl.col("true_person_id"))).sum()
             / pl.col("in_registry").sum().clip(lower_bound=1),
         )
         .sort("kind")

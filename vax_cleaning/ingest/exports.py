@@ -114,7 +114,7 @@ def classify_records(raw: RawRecords, source_file: str, province_code: str, toda
     """Type every record, then split: a record is rejected for the first contract reason that applies."""
     missing = [c for c in EXPORT_COLUMNS if c not in raw.columns]
     typed = (
-        raw.frame.with_columns([pl.lit(None, pl.String).alias(c) for c in missing])
+        raw.frame.rename({"row_number": "source_row"}).with_columns([pl.lit(None, pl.String).alias(c) for c in missing])
         .with_columns(
             source_file=pl.lit(source_file),
             province_code=pl.lit(province_code),

@@ -1,6 +1,6 @@
 """Read one export file (CSV or XLSX, any encoding seen in the field) into raw string records.
 
-Records keep their 1-based `source_row` exactly as the contract counts them: header
+Records keep their 1-based `row_number` (the contract's `source_row`) exactly as the contract counts them: header
 excluded, blank lines count, the newline that ends the last line does not make one.
 """
 
@@ -34,7 +34,7 @@ class UnreadableFileError(Exception):
 
 @dataclass(frozen=True)
 class RawRecords:
-    """Records of one file as strings: `source_row`, `n_fields`, `header_width`, `is_blank`, canonical columns."""
+    """Records of one file as strings: `row_number`, `n_fields`, `header_width`, `is_blank`, canonical columns."""
 
     frame: pl.DataFrame
     columns: tuple[str, ...]
@@ -106,9 +106,9 @@ def read_csv_records(data: bytes, columns: ColumnAliases = EXPORT_COLUMNS) -> Ra
 def _records_from_fields(fields: pl.Series, header: list[str], encoding: str, columns: ColumnAliases) -> RawRecords:
     """Shape field lists into one string column per recognised canonical header."""
     positions = map_header(header, columns)
-    frame = pl.DataFrame({"fields": fields}).with_row_index("source_row", offset=1)
+    frame = pl.DataFrame({"fields": fields}).with_row_index("row_number", offset=1)
     frame = frame.select(
-        pl.col("source_row").cast(pl.Int32),
+        pl.col("row_number").cast(pl.Int32),
         n_fields=pl.col("fields").list.len().cast(pl.Int32),
         header_width=pl.lit(len(header), dtype=pl.Int32),
         is_blank=pl.col("fields").list.eval(pl.element().str.strip_chars() == "").list.all(),
@@ -188,8 +188,8 @@ def _sheet_records(table: pl.DataFrame, columns: ColumnAliases, required: tuple[
         [pl.when(pl.col(name).is_not_null() & (pl.col(name).str.strip_chars() != "")).then(i + 1).otherwise(0) for i, name in enumerate(names)]
     )
     positions = map_header(header, columns)
-    frame = body.with_row_index("source_row", offset=1).select(
-        pl.col("source_row").cast(pl.Int32),
+    frame = body.with_row_index("row_number", offset=1).select(
+        pl.col("row_number").cast(pl.Int32),
         n_fields=pl.max_horizontal(last_filled, pl.lit(len(header))).cast(pl.Int32),
         header_width=pl.lit(len(header), dtype=pl.Int32),
         is_blank=last_filled == 0,

@@ -51,13 +51,16 @@ def read_decision_files(reviews_dir: Path, province_code: str) -> DecisionFiles:
     for path in paths:
         name = source_file_name(path, reviews_dir)
         try:
-            sheets = _decision_sheets(path, name)
+            file_rows = [_decision_rows(label, records) for label, records in _decision_sheets(path, name)]
         except UnreadableFileError as error:
             problems.append((name, str(error)))
             continue
-        if not sheets:
+        except (OSError, pl.exceptions.PolarsError) as error:  # one odd file never sinks the others' decisions
+            problems.append((name, f"file could not be read ({type(error).__name__}); return it again as .xlsx or .csv"))
+            continue
+        if not file_rows:
             problems.append((name, "no sheet or header with the decision columns (Tệp nguồn, Dòng, Quyết định)"))
-        rows.extend(_decision_rows(label, records) for label, records in sheets)
+        rows.extend(file_rows)
     return DecisionFiles(
         rows=pl.concat(rows),
         problems=pl.DataFrame(problems, schema=FILE_PROBLEM_SCHEMA, orient="row"),
@@ -82,11 +85,15 @@ def _decision_rows(label: str, records: RawRecords) -> pl.DataFrame:
     frame = records.frame.with_columns(
         [pl.lit(None, pl.String).alias(c) for c in DECISION_COLUMNS if c not in records.columns]
     )
-    return frame.filter(pl.col("decision").is_not_null()).select(
-        review_file=pl.lit(label),
-        review_row=pl.col("source_row"),
-        field_count_problem=pl.when(pl.col("n_fields") != pl.col("header_width")).then(
-            pl.format("row has {} fields, header has {}", "n_fields", "header_width")
-        ),
-        *DECISION_COLUMNS,
-    ).cast(DECISION_ROW_SCHEMA)
+    return (
+        frame.filter(pl.col("decision").is_not_null())
+        .with_columns(
+            review_file=pl.lit(label),
+            review_row=pl.col("row_number"),
+            field_count_problem=pl.when(pl.col("n_fields") != pl.col("header_width")).then(
+                pl.format("row has {} fields, header has {}", "n_fields", "header_width")
+            ),
+        )
+        .select(list(DECISION_ROW_SCHEMA))
+        .cast(DECISION_ROW_SCHEMA)
+    )

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from vax_cleaning.linkage.compare import DobLevel, GenderLevel, IdLevel, Level, NameLevel, ResidenceLevel, compare_pairs
+from vax_cleaning.vocabulary import CorrectionRule, MatchStatus, Rule
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,9 @@ DOB_WEAK = (
     DobLevel.PLACEHOLDER_0101,
 )
 ID_EXACT = (IdLevel.EXACT_CCCD, IdLevel.EXACT_CMND)
+
+LINKED = "linked"
+"""`decide`'s internal status of a linked record (link.py turns it into verified or corrected)."""
 
 
 def _weight(column: str, levels: type[Level], weights: tuple[tuple[str, float], ...]) -> pl.Expr:
@@ -312,41 +316,41 @@ def decide(
     has_candidate = (pl.col("candidate_count") > 0) & (pl.col("best_score") >= settings.min_review_score)
     review_rule = (
         pl.when(id_conflict)
-        .then(pl.lit("ID_CONFLICT"))
+        .then(pl.lit(Rule.ID_CONFLICT.value))
         .when(pl.col("truncated"))
-        .then(pl.lit("BLOCK_TOO_LARGE"))
+        .then(pl.lit(Rule.BLOCK_TOO_LARGE.value))
         .when((pl.col("n_fit") > 1) & ~pl.col("best_id_evidence"))
-        .then(pl.lit("AMBIGUOUS_NAME_DOB"))
+        .then(pl.lit(Rule.AMBIGUOUS_NAME_DOB.value))
         .when(pl.col("best_id_exact"))
-        .then(pl.lit("ID_OWNER_MISMATCH"))
+        .then(pl.lit(Rule.ID_OWNER_MISMATCH.value))
         .when(strong_best & (margin < settings.min_auto_margin))
-        .then(pl.lit("LOW_MARGIN"))
+        .then(pl.lit(Rule.LOW_MARGIN.value))
         .when(strong_best & maybe_unregistered)
-        .then(pl.lit("MAYBE_UNREGISTERED"))
-        .otherwise(pl.lit("WEAK_CANDIDATE"))
+        .then(pl.lit(Rule.MAYBE_UNREGISTERED.value))
+        .otherwise(pl.lit(Rule.WEAK_CANDIDATE.value))
     )
     return table.select(
         "_rec",
         "candidate_count",
         "n_owners",
         status=pl.when(link_owner | search_link.fill_null(False))
-        .then(pl.lit("linked"))
+        .then(pl.lit(LINKED))
         .when(has_candidate | pl.col("truncated"))
-        .then(pl.lit("review"))
-        .otherwise(pl.lit("unmatched")),
+        .then(pl.lit(MatchStatus.REVIEW.value))
+        .otherwise(pl.lit(MatchStatus.UNMATCHED.value)),
         chosen_reg=pl.when(link_owner)
         .then(pl.col("owner_reg"))
         .when(search_link.fill_null(False) | has_candidate)
         .then(pl.col("best_reg")),
         decision_rule=pl.when(link_owner)
-        .then(pl.lit("ID_MATCH"))
+        .then(pl.lit(Rule.ID_MATCH.value))
         .when(search_link.fill_null(False))
-        .then(pl.lit("CANDIDATE_MATCH"))
+        .then(pl.lit(Rule.CANDIDATE_MATCH.value))
         .when(has_candidate | pl.col("truncated"))
         .then(review_rule)
         .when(pl.col("candidate_count") == 0)
-        .then(pl.lit("NO_CANDIDATE"))
-        .otherwise(pl.lit("NO_PLAUSIBLE_CANDIDATE")),
+        .then(pl.lit(Rule.NO_CANDIDATE.value))
+        .otherwise(pl.lit(Rule.NO_PLAUSIBLE_CANDIDATE.value)),
     ).with_columns(pl.col("n_owners").cast(pl.Int32))
 
 
@@ -361,17 +365,17 @@ def name_rule() -> pl.Expr:
     level = pl.col("name_level")
     return (
         pl.when(level == NameLevel.EXACT_WITHOUT_DIACRITICS)
-        .then(pl.lit("NAME_NO_DIACRITICS"))
+        .then(pl.lit(CorrectionRule.NAME_NO_DIACRITICS.value))
         .when((level == NameLevel.TYPO) & (pl.col("r_name_key") == pl.col("p_name_key")))
-        .then(pl.lit("NAME_DIACRITICS"))
+        .then(pl.lit(CorrectionRule.NAME_DIACRITICS.value))
         .when(level == NameLevel.TYPO)
-        .then(pl.lit("NAME_TYPO"))
+        .then(pl.lit(CorrectionRule.NAME_TYPO.value))
         .when(level == NameLevel.MIDDLE_NAME_MISSING)
-        .then(pl.lit("NAME_MIDDLE_NAME"))
+        .then(pl.lit(CorrectionRule.NAME_MIDDLE_NAME.value))
         .when((level == NameLevel.NULL) & pl.col("p_name_canon").is_not_null())
-        .then(pl.lit("NAME_MISSING"))
+        .then(pl.lit(CorrectionRule.NAME_MISSING.value))
         .when(level == NameLevel.DIFFERENT)
-        .then(pl.lit("NAME_DIFFERENT"))
+        .then(pl.lit(CorrectionRule.NAME_DIFFERENT.value))
     )
 
 
@@ -380,23 +384,23 @@ def dob_rule() -> pl.Expr:
     level = pl.col("dob_level")
     return (
         pl.when((level == DobLevel.YEAR_ONLY_AGREES) & pl.col("r_birth_month").is_null())
-        .then(pl.lit("DOB_YEAR_ONLY"))
+        .then(pl.lit(CorrectionRule.DOB_YEAR_ONLY.value))
         .when(level == DobLevel.YEAR_ONLY_AGREES)
-        .then(pl.lit("DOB_REGISTRY_YEAR_ONLY"))
+        .then(pl.lit(CorrectionRule.DOB_REGISTRY_YEAR_ONLY.value))
         .when(level == DobLevel.DAY_MONTH_SWAPPED)
-        .then(pl.lit("DOB_DAY_MONTH_SWAP"))
+        .then(pl.lit(CorrectionRule.DOB_DAY_MONTH_SWAP.value))
         .when(level == DobLevel.ONE_DIGIT_OFF)
-        .then(pl.lit("DOB_ONE_DIGIT"))
+        .then(pl.lit(CorrectionRule.DOB_ONE_DIGIT.value))
         .when(level == DobLevel.YEAR_OFF_BY_ONE)
-        .then(pl.lit("DOB_YEAR_OFF_BY_ONE"))
+        .then(pl.lit(CorrectionRule.DOB_YEAR_OFF_BY_ONE.value))
         .when(level == DobLevel.YEAR_DIFFERS)
-        .then(pl.lit("DOB_YEAR_WRONG"))
+        .then(pl.lit(CorrectionRule.DOB_YEAR_WRONG.value))
         .when(level == DobLevel.PLACEHOLDER_0101)
-        .then(pl.lit("DOB_PLACEHOLDER_0101"))
+        .then(pl.lit(CorrectionRule.DOB_PLACEHOLDER_0101.value))
         .when((level == DobLevel.NULL) & pl.col("p_birth_year").is_not_null())
-        .then(pl.lit("DOB_MISSING"))
+        .then(pl.lit(CorrectionRule.DOB_MISSING.value))
         .when(level == DobLevel.DIFFERENT)
-        .then(pl.lit("DOB_DIFFERENT"))
+        .then(pl.lit(CorrectionRule.DOB_DIFFERENT.value))
     )
 
 
@@ -408,20 +412,20 @@ def id_rule() -> pl.Expr:
         pl.when(pl.col("r_id_number") == pl.col("p_person_id"))
         .then(None)
         .when(level == IdLevel.EXACT_CMND)
-        .then(pl.lit("ID_CMND_TO_CCCD"))
+        .then(pl.lit(CorrectionRule.ID_CMND_TO_CCCD.value))
         .when(level == IdLevel.NEAR_MISS)
-        .then(pl.lit("ID_NEAR_MISS"))
+        .then(pl.lit(CorrectionRule.ID_NEAR_MISS.value))
         .when(pl.col("r_id_number").is_null() & (issue == "scientific_notation"))
-        .then(pl.lit("ID_UNRECOVERABLE"))
+        .then(pl.lit(CorrectionRule.ID_UNRECOVERABLE.value))
         .when(pl.col("r_id_number").is_null() & (issue == "malformed"))
-        .then(pl.lit("ID_MALFORMED"))
+        .then(pl.lit(CorrectionRule.ID_MALFORMED.value))
         .when(pl.col("r_id_number").is_null() & pl.col("id_raw").fill_null("").str.contains(r"\S"))
-        .then(pl.lit("ID_MALFORMED"))
+        .then(pl.lit(CorrectionRule.ID_MALFORMED.value))
         .when(pl.col("r_id_number").is_null())
-        .then(pl.lit("ID_MISSING"))
+        .then(pl.lit(CorrectionRule.ID_MISSING.value))
         .when(pl.col("n_owners") > 0)
-        .then(pl.lit("ID_OTHER_PERSON"))
-        .otherwise(pl.lit("ID_NOT_IN_REGISTRY"))
+        .then(pl.lit(CorrectionRule.ID_OTHER_PERSON.value))
+        .otherwise(pl.lit(CorrectionRule.ID_NOT_IN_REGISTRY.value))
     )
 
 
@@ -435,7 +439,7 @@ def corrections(chosen: pl.DataFrame) -> pl.DataFrame:
         ("date_of_birth", dob_rule(), pl.col("dob_text"), pl.col("p_dob_text")),
         (
             "gender",
-            pl.when(pl.col("gender_level") == GenderLevel.DISAGREE).then(pl.lit("GENDER_DIFFERENT")),
+            pl.when(pl.col("gender_level") == GenderLevel.DISAGREE).then(pl.lit(CorrectionRule.GENDER_DIFFERENT.value)),
             pl.col("r_gender"),
             pl.col("p_gender"),
         ),

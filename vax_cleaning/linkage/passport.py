@@ -5,9 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from vax_cleaning.reference import vaccines
-
-LINKED_STATUSES = ("verified", "corrected")
-"""Only these records count as a person's linked doses (duplicates, review, unmatched do not)."""
+from vax_cleaning.vocabulary import LINKED_STATUSES, values
 
 
 def passport_ready(linked: pl.DataFrame) -> pl.DataFrame:
@@ -19,7 +17,7 @@ def passport_ready(linked: pl.DataFrame) -> pl.DataFrame:
     vaccination_date, then lower dose_number, then vaccine_code alphabetically). Mixed schedules
     count: the doses after the first need not be of the same vaccine.
     """
-    doses = linked.filter(pl.col("match_status").is_in(LINKED_STATUSES) & pl.col("person_id").is_not_null())
+    doses = linked.filter(pl.col("match_status").is_in(values(LINKED_STATUSES)) & pl.col("person_id").is_not_null())
     series = vaccines().select(pl.col("code").alias("first_vaccine"), pl.col("primary_series_doses"))
     return (
         doses.group_by("person_id")

@@ -41,14 +41,14 @@ def test_quoted_commas_stay_in_one_field():
 def test_quoted_line_break_keeps_one_record():
     data = CSV + 'Trần Văn Nam,16/08/2021,AZ,1,"Ấp 3\nXã Bình Mỹ"\n'
     frame = read_csv_records(data.encode()).frame
-    assert frame["source_row"].to_list() == [1, 2]
+    assert frame["row_number"].to_list() == [1, 2]
     assert frame["address"][1] == "Ấp 3\nXã Bình Mỹ"
 
 
 def test_blank_lines_count_as_records_and_final_newline_does_not():
     data = CSV + "\n" + "Lê Văn Tám,17/08/2021,AZ,2,\n"
     frame = read_csv_records(data.encode()).frame
-    assert frame["source_row"].to_list() == [1, 2, 3]
+    assert frame["row_number"].to_list() == [1, 2, 3]
     assert frame["is_blank"].to_list() == [False, True, False]
 
 
@@ -77,7 +77,7 @@ def test_xlsx_numeric_ids_excel_dates_and_text_years(tmp_path: Path):
     sheet.write_row(3, 0, ["Đỗ Văn Hùng", "12/03/1985", "079085000001", 44440, "AZ", 1])
     book.close()
     frame = read_xlsx_records(path).frame
-    assert frame["source_row"].to_list() == [1, 2, 3]
+    assert frame["row_number"].to_list() == [1, 2, 3]
     assert frame["is_blank"].to_list() == [False, True, False]
     assert frame["id_number"].to_list() == ["79150001234", None, "079085000001"]
     assert frame["vaccination_date"].to_list()[0].startswith("2021-09-01")
