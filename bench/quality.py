@@ -19,6 +19,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 
 from vax_cleaning.generate import generate_landing_folder
@@ -62,10 +63,18 @@ def main() -> int:
 
 
 def run_and_report(provinces: list[str], landing: Path, database: Path, title: str) -> bool:
-    """One pipeline run and its quality table."""
+    """One pipeline run, the time of its review and linkage steps, and its quality table."""
+    instance = dg.DagsterInstance.ephemeral()
     started = time.perf_counter()
-    outcome = run_provinces(provinces, data_dir=str(landing), duckdb_path=str(database), run_date="2022-06-20")
-    print(f"== {title}: pipeline {time.perf_counter() - started:.1f} s, success={outcome.succeeded}")
+    outcome = run_provinces(provinces, instance=instance, data_dir=str(landing), duckdb_path=str(database),
+                            run_date="2022-06-20")
+    steps = {step: 0.0 for step in ("review_decisions", "match_province")}
+    for run in instance.get_runs():
+        for stats in instance.get_run_step_stats(run.run_id):
+            if stats.step_key in steps and stats.start_time and stats.end_time:
+                steps[stats.step_key] += stats.end_time - stats.start_time
+    print(f"== {title}: pipeline {time.perf_counter() - started:.1f} s, success={outcome.succeeded}; "
+          + ", ".join(f"{step} {seconds:.2f} s" for step, seconds in steps.items()))
     report = evaluate(landing, database)
     print(format_report(report))
     print("targets missed:", report.misses() or "none")

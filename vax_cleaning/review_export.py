@@ -19,17 +19,18 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from vax_cleaning.ingest.headers import DECISION_HEADERS
 from vax_cleaning.reference import province_names
 from vax_cleaning.vocabulary import CorrectionAction, Decision, DecidedBy, MatchStatus, Rule
 from vax_cleaning.warehouse import read_frame
 
 FIELD_LABELS = {"full_name": "Họ và tên", "date_of_birth": "Ngày sinh", "gender": "Giới tính", "id_number": "Số CMND/CCCD"}
 
-DECISION_HEADER = "Quyết định"
-PERSON_ID_HEADER = "Số định danh xác minh"
-REVIEWER_HEADER = "Người xác minh"
-DECIDED_ON_HEADER = "Ngày xác minh"
-DECISION_HEADERS = (DECISION_HEADER, PERSON_ID_HEADER, REVIEWER_HEADER, DECIDED_ON_HEADER)
+DECISION_HEADER = DECISION_HEADERS["decision"]
+PERSON_ID_HEADER = DECISION_HEADERS["person_id"]
+REVIEWER_HEADER = DECISION_HEADERS["reviewer"]
+DECIDED_ON_HEADER = DECISION_HEADERS["decided_on"]
+FILLED_HEADERS = (DECISION_HEADER, PERSON_ID_HEADER, REVIEWER_HEADER, DECIDED_ON_HEADER)
 """The blank columns people fill in (contract 2.4), right after `Tệp nguồn`/`Dòng`."""
 
 TEXT_HEADERS = (PERSON_ID_HEADER, REVIEWER_HEADER, DECIDED_ON_HEADER)
@@ -106,7 +107,7 @@ def _mapped(frame: pl.DataFrame, column: str, mapping) -> pl.Expr:
 
 def _decision_columns() -> list[pl.Expr]:
     """The four blank columns people fill in."""
-    return [pl.lit(None, dtype=pl.String).alias(header) for header in DECISION_HEADERS]
+    return [pl.lit(None, dtype=pl.String).alias(header) for header in FILLED_HEADERS]
 
 
 def review_queue(
@@ -126,8 +127,8 @@ def review_queue(
     return rows.select(
         _mapped(rows, "rule", _handler).alias("Đơn vị xử lý"),
         _mapped(rows, "rule", lambda rule: _rule(rule).label).alias("Lý do"),
-        pl.col("source_file").alias("Tệp nguồn"),
-        pl.col("source_row").alias("Dòng"),
+        pl.col("source_file").alias(DECISION_HEADERS["source_file"]),
+        pl.col("source_row").alias(DECISION_HEADERS["source_row"]),
         *_decision_columns(),
         pl.col("full_name").alias("Họ và tên (phiếu tiêm)"),
         pl.col("date_of_birth_raw").alias("Ngày sinh (phiếu tiêm)"),
@@ -153,8 +154,8 @@ def correction_sheet(conn: duckdb.DuckDBPyConnection, code: str) -> pl.DataFrame
     """The province's corrections not yet confirmed by people, with Vietnamese headers."""
     rows = read_frame(conn, _CORRECTION_SQL, [code, str(CorrectionAction.CONFIRMED)])
     return rows.select(
-        pl.col("source_file").alias("Tệp nguồn"),
-        pl.col("source_row").alias("Dòng"),
+        pl.col("source_file").alias(DECISION_HEADERS["source_file"]),
+        pl.col("source_row").alias(DECISION_HEADERS["source_row"]),
         *_decision_columns(),
         pl.col("person_id").alias("Số định danh"),
         pl.col("field").replace_strict(FIELD_LABELS, default=pl.col("field")).alias("Trường"),

@@ -37,6 +37,17 @@ def test_new_file_triggers_exactly_one_run_for_its_province(landing: Path):
     assert list(new.values()) == ["79 Thành phố Hồ Chí Minh"]
 
 
+def test_a_returned_decision_file_triggers_one_run_for_its_province(landing: Path):
+    instance = registry_loaded(dg.DagsterInstance.ephemeral())
+    write_export(landing, "79", "site1.csv", [HEADER_VI, ROW])
+    write_export(landing, "01", "site1.csv", [HEADER_VI, ROW])
+    first = sensor_requests(landing, instance)
+    (landing / "reviews" / "79").mkdir(parents=True)
+    (landing / "reviews" / "79" / "79_ra_soat_tra_ve.xlsx").write_bytes(b"")  # the officer drops the filled workbook
+    new = {key: partition for key, partition in sensor_requests(landing, instance).items() if key not in first}
+    assert list(new.values()) == ["79 Thành phố Hồ Chí Minh"]
+
+
 def test_export_sensor_waits_for_the_first_registry_load(landing: Path):
     write_export(landing, "79", "site1.csv", [HEADER_VI, ROW])
     context = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(),

@@ -25,19 +25,11 @@ from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
 from vax_cleaning.generate import names
+from vax_cleaning.ingest.headers import DECISION_HEADERS
 from vax_cleaning.vocabulary import Decision, Handler
 
 __all__ = ["DECISION_HEADERS", "FILLED_SHEETS", "ReviewRound", "play_reviewers"]
 
-DECISION_HEADERS = {
-    "source_file": "Tệp nguồn",
-    "source_row": "Dòng",
-    "decision": "Quyết định",
-    "person_id": "Số định danh xác minh",
-    "reviewer": "Người xác minh",
-    "decided_on": "Ngày xác minh",
-}
-"""Canonical decision column -> the Vietnamese header of the workbook (contract 2.4)."""
 
 FILLED_SHEETS = ("Cần xác minh", "Không tìm thấy")
 """Sheets reviewers fill; "Đề xuất sửa" (corrections) is left as it is."""

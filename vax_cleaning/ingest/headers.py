@@ -29,6 +29,9 @@ DECISION_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 """Review decision columns (data contract 2.4): canonical column -> Vietnamese aliases."""
 
+DECISION_HEADERS = {canonical: aliases[0] for canonical, aliases in DECISION_COLUMNS.items()}
+"""The Vietnamese header each decision column carries in the workbooks the project writes."""
+
 REQUIRED_COLUMNS = ("vaccine", "dose_number", "vaccination_date")
 """Without these a record cannot be accepted at all (contract 2.1 rejection rules)."""
 
