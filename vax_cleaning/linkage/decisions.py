@@ -31,6 +31,7 @@ from datetime import date
 import polars as pl
 
 from vax_cleaning.ingest import fields
+from vax_cleaning.linkage.classify import LINKED
 from vax_cleaning.vocabulary import DECISIONS_NEEDING_PERSON, Decision, MatchStatus, Outcome, Rule, values
 
 REVIEW_DECISION_SCHEMA: dict[str, pl.DataType] = {
@@ -234,12 +235,12 @@ def honour_reviews(decided: pl.DataFrame, per_record: pl.DataFrame) -> pl.DataFr
     forced = pl.col("forced_reg").is_not_null()
     absent = pl.col("absent").fill_null(False) & ~forced
     capped = (pl.col("conflict").fill_null(False) | pl.col("excluded").fill_null(False)) & ~forced & ~absent
-    machine_linked = pl.col("status") == "linked"
+    machine_linked = pl.col("status") == LINKED
     return (
         decided.join(per_record, on="_rec", how="left")
         .with_columns(
             status=pl.when(forced)
-            .then(pl.lit("linked"))
+            .then(pl.lit(LINKED))
             .when(absent)
             .then(pl.lit(MatchStatus.UNMATCHED.value))
             .when(capped & (machine_linked | pl.col("conflict").fill_null(False)))

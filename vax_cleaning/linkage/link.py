@@ -18,6 +18,7 @@ from vax_cleaning.linkage.block import (
 )
 from vax_cleaning.linkage.classify import (
     CORRECTION_COLUMNS,
+    LINKED,
     LinkageSettings,
     corrections,
     decide,
@@ -162,7 +163,7 @@ def _decide_chunk(
     chosen = pl.concat([chosen, record_side, person_side], how="horizontal").with_columns(
         action=pl.when(pl.col("decision_rule") == Rule.REVIEW_LINK)
         .then(pl.lit(CorrectionAction.CONFIRMED.value))
-        .when(pl.col("status") == "linked")
+        .when(pl.col("status") == LINKED)
         .then(pl.lit(CorrectionAction.AUTO.value))
         .otherwise(pl.lit(CorrectionAction.REVIEW.value))
     )
@@ -306,7 +307,7 @@ def _assemble(
 ) -> pl.DataFrame:
     """matched rows before duplicate detection: status from decision + whether an auto correction exists."""
     applied = correction_rows.filter(pl.col("action").is_in(values(APPLIED_ACTIONS)))["_rec"].unique()
-    linked = pl.col("status") == "linked"
+    linked = pl.col("status") == LINKED
     base = doses.select("source_file", "source_row", "province_code").with_columns(
         _rec=pl.int_range(pl.len(), dtype=pl.UInt32),
         id_embedded_level=id_embedded,
