@@ -28,7 +28,7 @@ from vax_cleaning.generate import names
 from vax_cleaning.ingest.headers import DECISION_HEADERS
 from vax_cleaning.vocabulary import Decision, Handler
 
-__all__ = ["DECISION_HEADERS", "FILLED_SHEETS", "ReviewRound", "play_reviewers"]
+__all__ = ["FILLED_SHEETS", "ReviewRound", "play_reviewers"]
 
 
 FILLED_SHEETS = ("Cần xác minh", "Không tìm thấy")

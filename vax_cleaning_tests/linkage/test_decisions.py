@@ -188,13 +188,13 @@ def test_ruling_out_one_namesake_never_auto_links_the_other():
 
 
 def test_duplicate_detection_runs_over_records_people_linked():
-    batch = pl.concat([BATCH, doses(dose("Lê T. Lan", "1990-05-02", "Nữ", None, row=5))])
-    settled = settle(decision(1, "Đúng người", LAN_ID), decision(5, "Đúng người", LAN_ID))
-    result = link_doses(batch, PEOPLE, reviews=linkage_instructions(settle_decisions(
-        pl.DataFrame([{**decision(r, "Đúng người", LAN_ID), "review_row": r} for r in (1, 5)], schema=DECISION_ROW_SCHEMA),
-        "79", batch.select("source_file", "source_row"), PEOPLE.select("person_id"), SNAPSHOT, TODAY)))  # fmt: skip
-    assert settled.height == 2
+    batch = pl.concat([BATCH, doses(dose("Lê T. Lan", "1990-05-02", "Nữ", None, row=5))])  # dose 1 recorded twice
+    rows = [{**decision(r, "Đúng người", LAN_ID), "review_row": r} for r in (1, 5)]
+    settled = settle_decisions(pl.DataFrame(rows, schema=DECISION_ROW_SCHEMA), "79", batch.select("source_file", "source_row"),
+                               PEOPLE.select("person_id"), SNAPSHOT, TODAY)  # fmt: skip
+    result = link_doses(batch, PEOPLE, reviews=linkage_instructions(settled))
     assert [row(result, 1)["match_status"], row(result, 5)["match_status"]] == ["corrected", "duplicate"]
+    assert row(result, 5)["person_id"] == LAN_ID
 
 
 def test_decision_vocabulary_has_three_values():
