@@ -1,16 +1,24 @@
-"""The Dagster code location: assets by stage, jobs, and resources from the environment."""
+"""The Dagster code location: everything under `defs/` (one folder per domain), the shared policy, the resources."""
+
+from pathlib import Path
 
 import dagster as dg
 
-from vax_cleaning.assets import ingest, linkage, progress, reviews
-from vax_cleaning.automation import SCHEDULES, SENSORS
-from vax_cleaning.jobs import national_job, province_job, registry_job
+from vax_cleaning.defs.policies import with_policy
 from vax_cleaning.resources import default_resources
 
-defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingest, reviews, linkage, progress]),
-    jobs=[registry_job, province_job, national_job],
-    schedules=SCHEDULES,
-    sensors=SENSORS,
-    resources=default_resources(),
-)
+
+def _load() -> dg.Definitions:
+    """Assets, checks, jobs, schedules and sensors found under defs/; every asset spec gets the shared policy."""
+    found = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+    return dg.Definitions(
+        assets=dg.map_asset_specs(with_policy, found.assets or []),
+        asset_checks=found.asset_checks,
+        jobs=found.jobs,
+        schedules=found.schedules,
+        sensors=found.sensors,
+        resources=default_resources(),
+    )
+
+
+defs = _load()

@@ -28,6 +28,12 @@ BY_REVIEW_SHARE_LABEL = "Tỷ lệ tồn đọng đã xử lý qua xác minh"
 """decided_by_review / (decided_by_review + review + unmatched): how much of the backlog people have settled."""
 
 
+LATEST_PROGRESS_SQL = """
+    SELECT * FROM province_progress QUALIFY row_number() OVER (PARTITION BY province_code ORDER BY as_of DESC) = 1
+"""
+"""The latest point of every province (the view latest_province_progress; the CLI summary reads it directly)."""
+
+
 def progress_history(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every point of province_progress with the share linked (verified + corrected), the province name and the
     share of the backlog settled by review decisions (`share_by_review`, NULL when there is no backlog at all)."""

@@ -14,6 +14,7 @@ from vax_cleaning.ingest.exports import provinces_with_exports, unknown_province
 from vax_cleaning.partitions import partition_key
 from vax_cleaning.resources import duckdb_connection_config
 from vax_cleaning.reference import province_names
+from vax_cleaning.report import LATEST_PROGRESS_SQL
 from vax_cleaning.vocabulary import MatchStatus, values
 from vax_cleaning.warehouse import read_frame, table_exists
 
@@ -125,11 +126,11 @@ def summary_table(outcome: RunOutcome) -> str:
 
 
 def _latest_progress(path: str) -> dict[str, dict]:
-    """Latest province_progress row per province (view written by the province_progress asset)."""
+    """Latest province_progress row per province."""
     if not Path(path).exists():
         return {}
     with DuckDBResource(database=path).get_connection() as conn:  # same settings as the runs' connections
-        if not table_exists(conn, "latest_province_progress"):
+        if not table_exists(conn, "province_progress"):
             return {}
-        rows = read_frame(conn, "SELECT * FROM latest_province_progress")
+        rows = read_frame(conn, LATEST_PROGRESS_SQL)
     return {row["province_code"]: row for row in rows.iter_rows(named=True)}

@@ -24,12 +24,20 @@ def ensure_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFram
 
 def replace_where(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, column: str, value: str) -> None:
     """Replace the rows of one slice (e.g. one province) in a single transaction: idempotent reruns."""
-    ensure_table(conn, table, frame)
-    conn.register("_incoming", frame)
+    replace_slices(conn, {table: frame}, column, value)
+
+
+def replace_slices(conn: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame], column: str, value: str) -> None:
+    """Replace one slice of several tables in one transaction: a reader sees all of a run's tables or none."""
+    for table, frame in frames.items():
+        ensure_table(conn, table, frame)
     try:
         with transaction(conn):
-            conn.execute(f'DELETE FROM "{table}" WHERE "{column}" = ?', [value])
-            conn.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _incoming')
+            for table, frame in frames.items():
+                conn.register("_incoming", frame)
+                conn.execute(f'DELETE FROM "{table}" WHERE "{column}" = ?', [value])
+                conn.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _incoming')
+                conn.unregister("_incoming")
     finally:
         conn.unregister("_incoming")
 

@@ -53,3 +53,16 @@ def check_evaluations(instance: dg.DagsterInstance) -> list:
         for event in instance.all_logs(run.run_id)
         if event.dagster_event and event.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
     ]
+
+
+GOOD = "Nguyễn Văn Hùng,12/05/1980,Nam,079080001234,,\"Xã An Phú, Huyện Củ Chi\",Pfizer,2,15/08/2021,FA1234,Trạm Y tế An Phú"
+REGISTRY = "person_id,old_id,full_name,date_of_birth,gender,province_code,address\n079080001234,,Nguyễn Văn Hùng,1980-05-12,Nam,79,Củ Chi\n"
+
+
+def small_landing(landing: Path) -> Path:
+    """Hùng in the registry; his dose in province 79 (plus a blank and a bad row) and in 01 (cp1258)."""
+    (landing / "registry" / "2022-06-15").mkdir(parents=True)
+    (landing / "registry" / "2022-06-15" / "registry.csv").write_text(REGISTRY, encoding="utf-8")
+    write_export(landing, "79", "site1.csv", [HEADER_VI, GOOD, "", GOOD.replace("Pfizer", "???")])
+    write_export(landing, "01", "site1.csv", [HEADER_VI, GOOD.replace("15/08/2021", "16/08/2021")], encoding="cp1258")
+    return landing

@@ -15,9 +15,11 @@ from vax_cleaning.generate import generate_landing_folder
 from vax_cleaning.partitions import partition_key
 from vax_cleaning.runner import run_provinces
 
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parent.parent
 DAGSTER = str(Path(sys.executable).parent / "dagster")
-PROVINCE_ASSETS = "raw_dose_exports,matched_records,correction_sets,province_progress"
+PROVINCE_ASSETS = "raw_dose_exports,rejected_rows,export_files,review_decisions,matched_records,correction_sets,province_progress"
 TABLES = {
     "matched_records": "SELECT * EXCLUDE (registry_snapshot_date) FROM matched_records ORDER BY source_file, source_row",
     "correction_sets": "SELECT * FROM correction_sets ORDER BY ALL",
@@ -61,7 +63,7 @@ def test_two_partition_runs_at_once_match_sequential_results(tmp_path: Path, att
     shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
     concurrent = tmp_path / "concurrent.duckdb"
     env = {**os.environ, "DAGSTER_HOME": str(home), "VAX_DATA_DIR": str(landing), "VAX_DUCKDB_PATH": str(concurrent)}
-    registry = materialize(env, "registry_snapshot")
+    registry = materialize(env, "registry_snapshot,registry_rejected_rows,registry_features")
     assert registry.wait(timeout=300) == 0, registry.stdout.read()
 
     stop, reads = threading.Event(), []

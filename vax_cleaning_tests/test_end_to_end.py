@@ -14,6 +14,8 @@ from vax_cleaning.generate.evaluate import evaluate
 from vax_cleaning.review_export import write_review_workbook
 from vax_cleaning.runner import run_provinces
 
+pytestmark = pytest.mark.e2e
+
 RUN_DATE = "2022-06-20"
 
 

@@ -14,6 +14,8 @@ from vax_cleaning.generate.reviewers import play_reviewers
 from vax_cleaning.review_export import write_review_workbook
 from vax_cleaning.runner import run_provinces
 
+pytestmark = pytest.mark.e2e
+
 RUN_DATE = "2022-06-20"
 PROVINCES = ["01", "48", "79"]
 CONTRACT_TABLES = ("matched_records", "correction_sets", "review_decisions", "passport_ready")

@@ -1,9 +1,9 @@
 """The linkage cascade: score candidate pairs, pick a person or send the record to review.
 
 Scoring is Fellegi-Sunter style: every comparison level carries a log2 Bayes factor (a
-*weight*); a pair's match weight is `prior_log2_odds` plus the weights of its levels (name,
-DOB, gender, residence, ID), and
-`match_score = 1 / (1 + 2 ** -weight)`. Weights rank candidates and measure the margin between
+*weight*; weights and every threshold named below live in `settings.LinkageSettings`); a pair's
+match weight is `prior_log2_odds` plus the weights of its levels (name, DOB, gender, residence,
+ID), and `match_score = 1 / (1 + 2 ** -weight)`. Weights rank candidates and measure the margin between
 them; the *gates* below say which disagreements may ever be corrected automatically.
 
 Cascade for one record (pairs: the ID owner(s) and every blocked candidate):
@@ -36,116 +36,11 @@ a missing name or DOB is accepted only with an exact ID and the other field exac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import polars as pl
 
-from vax_cleaning.linkage.compare import DobLevel, GenderLevel, IdLevel, Level, NameLevel, ResidenceLevel, compare_pairs
+from vax_cleaning.linkage.compare import DobLevel, GenderLevel, IdLevel, NameLevel, compare_pairs
+from vax_cleaning.linkage.settings import LevelWeights, LinkageSettings
 from vax_cleaning.vocabulary import CorrectionRule, MatchStatus, Rule
-
-
-@dataclass(frozen=True)
-class LinkageSettings:
-    """Thresholds and weights of the linkage; plain frozen data."""
-
-    name_weights: tuple[tuple[str, float], ...] = (
-        ("exact", 10.5),
-        ("exact_without_diacritics", 10.0),
-        ("typo", 1.0),
-        ("middle_name_missing", 1.0),
-        ("different", -5.5),
-        ("null", 0.0),
-    )
-    """log2(m/u) per name level: m = P(level | same person), u = P(level | another person).
-
-    exact: m 0.85, u 1/1700 (Vietnamese full names are concentrated). typo and
-    middle_name_missing are barely evidence (m ~0.02-0.03, u ~1/65-1/100): one letter turns
-    Hùng into Dũng, so these levels only help when the ID or the DOB carries the link."""
-    dob_weights: tuple[tuple[str, float], ...] = (
-        ("exact", 14.5),
-        ("year_only_agrees", 6.0),
-        ("day_month_swapped", 7.0),
-        ("one_digit_off", 3.0),
-        ("year_off_by_one", 5.5),
-        ("year_differs", 1.0),
-        ("placeholder_0101", 6.0),
-        ("different", -5.5),
-        ("null", 0.0),
-    )
-    """log2(m/u) per date-of-birth level (exact: m 0.95, u 1/25 000 birth dates; one_digit_off:
-    m ~0.01, u ~35/25 000 as ~35 dates are one digit away; year_differs (day and month right):
-    m ~0.004, u 1/365; a year alone: u 1/70 years)."""
-    dob_exact_year_only_weight: float = 6.0
-    """`exact` between two year-only dates says no more than a year."""
-    dob_exact_0101_weight: float = 11.0
-    """`exact` for a record written 01/01: most 01/01 records are placeholders (m ~0.1)."""
-    gender_weights: tuple[tuple[str, float], ...] = (("agree", 1.0), ("disagree", -4.0), ("null", 0.0))
-    """log2(m/u) per gender level."""
-    residence_weights: tuple[tuple[str, float], ...] = (("same_province", 3.0), ("other_province", -2.0), ("null", 0.0))
-    """log2(m/u) of the vaccination province vs the registry's province of residence: m 0.8
-    (migrant workers are vaccinated where they work), u ~0.1 (namesakes mostly live elsewhere)."""
-    id_weights: tuple[tuple[str, float], ...] = (
-        ("exact_cccd", 20.0),
-        ("exact_cmnd", 20.0),
-        ("near_miss", 10.0),
-        ("different", -2.0),
-        ("null", 0.0),
-    )
-    """log2(m/u) per ID level. `different` is mild: relatives' IDs are common, and when the ID
-    belongs to someone else that owner's own mismatch already tells the story."""
-    id_housemate_weight: float = 6.0
-    """Replaces `different` when the record's ID belongs to someone registered at the candidate's
-    address (same province and address): the classic relative's ID -- the son's CCCD on the
-    mother's record -- which speaks for the candidate rather than against."""
-    id_unknown_consistent_weight: float = -8.0
-    """Replaces `different` when the record's CCCD belongs to nobody in the registry yet encodes
-    the record's own birth year and gender: probably the writer's real ID, so a candidate with
-    another ID is probably a namesake of someone missing from the registry."""
-    absent_share: float = 0.3
-    """Share of records without ID evidence (no exact or near-miss ID) whose writer is missing
-    from the registry. Only 1% of people are missing, but people without a usable ID often are
-    the unregistered ones (~30% in the project's synthetic data; tune with field data)."""
-    max_absent_risk: float = 0.001
-    """Candidate search without ID evidence links only if the chance that the writer is missing
-    from the registry and a namesake merely shares the birth date -- absent_share * (registry
-    namesakes born that year) / 365, times 2^-(residence weight) -- is at most this; else review
-    (`MAYBE_UNREGISTERED`). Defaults: a candidate living in the vaccination province links with up
-    to 9 registry namesakes born that year (0.3 * 9/365 / 8 = 0.00092); a candidate living
-    elsewhere never links on name + DOB alone (0.3 * 1/365 * 4 = 0.0033). On the project's
-    synthetic data this costs ~6 wrong links per million auto links; 0.00005 (never link on name
-    + DOB alone) removes them at the price of ~0.5% of all records going to review."""
-    prior_log2_odds: float = -20.0
-    """log2 prior odds that a blocked candidate is the person: exact name + exact DOB alone
-    gives weight 5 (score 0.97), +3 if the person lives in the vaccination province; a name
-    typo with an exact DOB gives -4.5 (score 0.04)."""
-    typo_max_edits: int = 1
-    """Name `typo`: at most this many OSA edits (one letter wrong, missing, doubled or two
-    adjacent letters swapped) between the diacritic-free keys, or equal keys with other
-    diacritics ..."""
-    typo_min_similarity: float = 0.85
-    """... and similarity 1 - edits / longer key length at least this (so 'Lê An' vs 'Lê Anh' is `different`)."""
-    min_auto_score: float = 0.9
-    """Candidate search links automatically only at or above this score (weight >= 3.2).
-
-    With the defaults: exact name + DOB (no ID) links; a name typo, a 01-01 placeholder, a
-    swapped or year-only DOB without an ID goes to review; a near-miss ID lifts a typo over."""
-    min_auto_margin: float = 10.0
-    """... and only when its weight leads the runner-up's by this much: the runner-up is at
-    most 1/1024 as likely. A runner-up with the same name and a DOB one swap or one year away,
-    or the same DOB and a name one letter away, keeps the record in review."""
-    id_conflict_margin: float = 4.0
-    """The ID owner loses its claim (review, `ID_CONFLICT`) only to a candidate whose name, DOB and
-    gender weights (what the site wrote; residence is left out) beat the owner's by this much: a
-    look-alike that merely fits a little better (a namesake born 01/11 against a 01/01
-    placeholder) does not outweigh an exact ID."""
-    min_review_score: float = 0.01
-    """Below this the best candidate is not plausible: the record is `unmatched`."""
-    max_block_size: int = 200
-    """Blocks with more registry persons are not expanded; their records cannot auto-link via search."""
-    chunk_size: int = 500_000
-    """Records per slice in the ID phase: features built, settled by ID and dropped slice by slice (~0.5 GB each)."""
-    search_chunk_size: int = 50_000
-    """Records per chunk in candidate search; ~20 candidate pairs each, ~0.5 GB per chunk (larger: no faster)."""
 
 
 NAME_STRONG = (NameLevel.EXACT, NameLevel.EXACT_WITHOUT_DIACRITICS)
@@ -164,10 +59,9 @@ LINKED = "linked"
 """`decide`'s internal status of a linked record (link.py turns it into verified or corrected)."""
 
 
-def _weight(column: str, levels: type[Level], weights: tuple[tuple[str, float], ...]) -> pl.Expr:
-    """Level column -> its configured weight."""
-    by_label = dict(weights)
-    mapping = {int(level): by_label[level.label] for level in levels}
+def _weight(column: str, weights: LevelWeights) -> pl.Expr:
+    """Level column -> its configured weight (`LevelWeights` has one for every level)."""
+    mapping = {int(level): weight for level, weight in weights.items()}
     return pl.col(column).replace_strict(mapping, return_dtype=pl.Float64)
 
 
@@ -203,14 +97,14 @@ def score_pairs(pairs: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
         .then(pl.lit(settings.dob_exact_year_only_weight))
         .when(exact & (pl.col("r_birth_month") == 1) & (pl.col("r_birth_day") == 1))
         .then(pl.lit(settings.dob_exact_0101_weight))
-        .otherwise(_weight("dob_level", DobLevel, settings.dob_weights))
+        .otherwise(_weight("dob_level", settings.dob_weights))
     )
     content = (
-        _weight("name_level", NameLevel, settings.name_weights)
+        _weight("name_level", settings.name_weights)
         + dob_weight
-        + _weight("gender_level", GenderLevel, settings.gender_weights)
+        + _weight("gender_level", settings.gender_weights)
     )
-    residence = _weight("residence_level", ResidenceLevel, settings.residence_weights)
+    residence = _weight("residence_level", settings.residence_weights)
     # A near miss is evidence only when the ID is nobody's exact ID: an ID that exactly belongs to
     # one twin says nothing in favour of the other twin whose ID happens to differ by one digit.
     id_owned = _in("id_level", ID_EXACT).any().over("_rec")
@@ -224,12 +118,12 @@ def score_pairs(pairs: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
     housemate = (pl.col("id_level") == IdLevel.DIFFERENT) & same_household
     id_weight = (
         pl.when((pl.col("id_level") == IdLevel.NEAR_MISS) & id_owned)
-        .then(pl.lit(dict(settings.id_weights)["different"]))
+        .then(pl.lit(settings.id_weights[IdLevel.DIFFERENT]))
         .when(housemate)
         .then(pl.lit(settings.id_housemate_weight))
         .when((pl.col("id_level") == IdLevel.DIFFERENT) & ~id_owned & own_cccd)
         .then(pl.lit(settings.id_unknown_consistent_weight))
-        .otherwise(_weight("id_level", IdLevel, settings.id_weights))
+        .otherwise(_weight("id_level", settings.id_weights))
     )
     return (
         compared.with_columns(content_weight=content)
@@ -277,7 +171,7 @@ def decide(
         best_score="score",
         best_id_exact="id_exact",
         best_id_evidence=(pl.col("id_level") >= IdLevel.NEAR_MISS) | pl.col("id_housemate"),
-        best_residence_weight=_weight("residence_level", ResidenceLevel, settings.residence_weights),
+        best_residence_weight=_weight("residence_level", settings.residence_weights),
     )
     if "namesakes" not in records.columns:
         records = records.with_columns(namesakes=pl.lit(0, pl.UInt32))

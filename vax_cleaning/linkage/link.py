@@ -16,28 +16,12 @@ from vax_cleaning.linkage.block import (
     namesakes,
     record_block_keys,
 )
-from vax_cleaning.linkage.classify import (
-    CORRECTION_COLUMNS,
-    LINKED,
-    LinkageSettings,
-    corrections,
-    decide,
-    score_pairs,
-    settles_by_id,
-)
-from vax_cleaning.linkage.compare import (
-    DobLevel,
-    GenderLevel,
-    IdEmbeddedLevel,
-    IdLevel,
-    NameLevel,
-    ResidenceLevel,
-    id_embedded_level,
-    level_labels,
-)
+from vax_cleaning.linkage.classify import CORRECTION_COLUMNS, LINKED, corrections, decide, score_pairs, settles_by_id
+from vax_cleaning.linkage.compare import LEVEL_COLUMNS, IdLevel, id_embedded_level, level_labels
 from vax_cleaning.linkage.decisions import ReviewInstructions, honour_reviews, review_instructions
 from vax_cleaning.linkage.duplicates import DOSE_KEY, find_duplicates
 from vax_cleaning.linkage.normalize import as_registry_features, record_features
+from vax_cleaning.linkage.settings import DEFAULT_SETTINGS, LinkageSettings
 from vax_cleaning.vocabulary import (
     APPLIED_ACTIONS,
     DECIDED_BY_REVIEW_RULES,
@@ -185,7 +169,7 @@ def _chunks(frame: pl.DataFrame, size: int) -> list[tuple[int, pl.DataFrame]]:
 def link_doses(
     doses: pl.DataFrame,
     registry: pl.DataFrame,
-    settings: LinkageSettings = LinkageSettings(),
+    settings: LinkageSettings | None = None,
     other_linked: pl.DataFrame | OtherLinkedLookup | None = None,
     reviews: pl.DataFrame | None = None,
 ) -> LinkageResult:
@@ -193,6 +177,7 @@ def link_doses(
 
     `doses`: raw_dose_exports rows of one batch (a province); `registry`: registry_snapshot rows,
     or their features as stored once per snapshot (normalize.registry_features, the registry_features table);
+    `settings`: thresholds, weights and chunk sizes (settings.LinkageSettings; None: DEFAULT_SETTINGS);
     `other_linked`: already-linked records of other provinces (source_file, source_row,
     person_id, vaccination_date, vaccine_code), so cross-province duplicates are found -- or a
     lookup returning only those sharing a dose with this batch, so a warehouse need not load them all;
@@ -200,6 +185,7 @@ def link_doses(
     links, not-in-registry and not-this-person decisions, and same-day conflicts.
     Memory: pass `doses` and `registry` as temporaries, and only their indexed forms stay alive.
     """
+    settings = DEFAULT_SETTINGS if settings is None else settings
     _require(doses, DOSE_COLUMNS, "doses")
     if "name_key" not in registry.columns:  # snapshot rows, not precomputed features
         _require(registry, REGISTRY_COLUMNS, "registry")
@@ -324,12 +310,7 @@ def _assemble(
             person_id=pl.when(linked).then(pl.col("p_person_id")),
             candidate_person_id=pl.when(pl.col("status") == MatchStatus.REVIEW).then(pl.col("p_person_id")),
             match_score=pl.col("score").cast(pl.Float64),
-            name_level=level_labels("name_level", NameLevel),
-            dob_level=level_labels("dob_level", DobLevel),
-            gender_level=level_labels("gender_level", GenderLevel),
-            residence_level=level_labels("residence_level", ResidenceLevel),
-            id_level=level_labels("id_level", IdLevel),
-            id_embedded_level=level_labels("id_embedded_level", IdEmbeddedLevel),
+            **{column: level_labels(column) for column in LEVEL_COLUMNS},
             rule=pl.col("decision_rule"),
             duplicate_of_file=pl.lit(None, pl.String),
             duplicate_of_row=pl.lit(None, doses.schema["source_row"]),

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from enum import unique
+from pathlib import Path
+
 import polars as pl
 import pytest
 
 from vax_cleaning.linkage.block import gather_pairs
 from vax_cleaning.linkage.compare import (
+    LEVEL_COLUMNS,
     DobLevel,
     GenderLevel,
     IdEmbeddedLevel,
     IdLevel,
+    Level,
     NameLevel,
     ResidenceLevel,
+    check_levels,
     compare_pairs,
+    comparison,
     id_embedded_level,
 )
 from vax_cleaning.linkage.normalize import record_features, registry_features
@@ -157,8 +164,62 @@ def test_cmnd_cannot_be_compared_with_a_person_without_old_id():
         ("1960-03-04", "Nam", IdEmbeddedLevel.YEAR_DISAGREES),
         ("1985-03-04", "Nữ", IdEmbeddedLevel.GENDER_DISAGREES),
         ("1960-03-04", "Nữ", IdEmbeddedLevel.BOTH_DISAGREE),
+        (None, "Nữ", IdEmbeddedLevel.GENDER_DISAGREES),  # no DOB written: only the gender is compared
+        ("1960", None, IdEmbeddedLevel.YEAR_DISAGREES),
+        ("1985", None, IdEmbeddedLevel.AGREES),
+        (None, None, IdEmbeddedLevel.NULL),
     ],
 )
 def test_cccd_embedded_year_and_gender_vs_record(written_dob, written_gender, level):
     records = record_features(doses(dose("Nguyễn Thị Lan", written_dob, written_gender, PERSON_ID)))
     assert records.select(id_embedded_level()).item() == level
+
+
+# --- the comparisons' shape (Splink: null, exact, weaker levels, else) ----------------------
+
+
+@pytest.mark.parametrize("levels", list(LEVEL_COLUMNS.values()), ids=list(LEVEL_COLUMNS))
+def test_levels_are_listed_null_first_then_exact_and_else_last(levels):
+    check_levels(levels)  # also checked at import
+    members = list(levels)
+    assert (members[0].label, members[0]) == ("null", -1)
+    assert members[1] == max(members) and members[-1] == 0
+    assert levels.else_level() is members[-1]
+    assert len({member.label for member in members}) == len(members)
+
+
+def test_a_level_enum_out_of_shape_is_refused():
+    @unique
+    class Shuffled(Level):
+        EXACT = 2
+        NULL = -1
+        NEAR = 1
+        DIFFERENT = 0
+
+    with pytest.raises(TypeError, match="Shuffled: the first level must be NULL = -1"):
+        check_levels(Shuffled)
+
+
+def test_a_comparison_must_give_every_level_but_else_in_order():
+    with pytest.raises(ValueError, match=r"GenderLevel conditions must be given for \['null', 'agree'\]"):
+        comparison(GenderLevel, {GenderLevel.NULL: pl.lit(False)})  # agree forgotten
+    with pytest.raises(ValueError, match="IdLevel conditions must be given"):
+        comparison(IdLevel, {IdLevel.NULL: pl.lit(False), IdLevel.NEAR_MISS: pl.lit(False),
+                             IdLevel.EXACT_CMND: pl.lit(False), IdLevel.EXACT_CCCD: pl.lit(False)})  # fmt: skip
+
+
+def test_first_level_that_holds_wins_else_the_else_level():
+    frame = pl.DataFrame({"a": [None, 1, 2, 3]})
+    level = comparison(
+        ResidenceLevel,
+        {ResidenceLevel.NULL: pl.col("a").is_null(), ResidenceLevel.SAME_PROVINCE: pl.col("a") >= 2},
+    )
+    assert frame.select(level).to_series().to_list() == [-1, 0, 1, 1]
+
+
+def test_readme_names_every_level_by_its_label():
+    readme = (Path(__file__).parents[2] / "vax_cleaning" / "linkage" / "README.md").read_text()
+    section = readme.split("## Comparison levels")[1].split("\n## ")[0]
+    for levels in LEVEL_COLUMNS.values():
+        for member in levels:
+            assert f"`{member.label}`" in section, (levels.__name__, member.label)

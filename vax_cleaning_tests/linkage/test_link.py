@@ -7,9 +7,9 @@ from datetime import date
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from vax_cleaning.linkage.classify import LinkageSettings
 from vax_cleaning.linkage.duplicates import DOSE_KEY
 from vax_cleaning.linkage.normalize import registry_features
+from vax_cleaning.linkage.settings import LinkageSettings
 from vax_cleaning_tests.linkage.stories import cccd, dose, doses, link, person, registry
 
 HUNG_ID = cccd(1985, "Nam", 123)

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from vax_cleaning.automation import new_export_files, new_registry_snapshot, nightly_provinces, rematch_after_registry
+from vax_cleaning.defs.operations.schedules import nightly_provinces
+from vax_cleaning.defs.operations.sensors import new_export_files, new_registry_snapshot, rematch_after_registry
 from vax_cleaning.resources import LandingFolder
 from vax_cleaning_tests.conftest import HEADER_VI, write_export
 

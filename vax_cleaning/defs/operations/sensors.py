@@ -1,4 +1,4 @@
-"""What runs without anyone clicking: a nightly schedule, a landing-folder sensor, re-matching on a new registry."""
+"""Sensors: new landed files run their province, a new registry snapshot is loaded and re-matched, national results refresh."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ import dagster as dg
 from vax_cleaning.ingest.exports import export_files, provinces_with_exports
 from vax_cleaning.ingest.reviews import review_files
 from vax_cleaning.ingest.registry import snapshot_dates
-from vax_cleaning.jobs import province_job, registry_job
-from vax_cleaning.partitions import partition_key
-from vax_cleaning.reference import province_names
+from vax_cleaning.defs.operations.jobs import province_job, province_run_request, registry_job
 from vax_cleaning.resources import LandingFolder
 
 
@@ -21,29 +19,6 @@ def landed_fingerprint(landing: LandingFolder, code: str) -> str:
     exports = [f"exports/{p.name}" for p in export_files(landing.exports_dir, code)[0]]
     decisions = [f"reviews/{p.name}" for p in review_files(landing.reviews_dir, code)]
     return hashlib.sha256("\n".join(exports + decisions).encode()).hexdigest()[:16]
-
-
-def province_run_request(code: str, reason: str, run_key: str | None) -> dg.RunRequest:
-    """One run of the clean_province job for one province partition."""
-    return dg.RunRequest(
-        run_key=run_key,
-        partition_key=partition_key(code),
-        tags={"vax/province": code, "vax/province_name": province_names()[code], "vax/trigger": reason},
-    )
-
-
-@dg.schedule(
-    job=province_job,
-    cron_schedule="0 1 * * *",
-    execution_timezone="Asia/Ho_Chi_Minh",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Nightly at 01:00 Vietnam time: one clean_province run per province that has exports.",
-)
-def nightly_provinces(context: dg.ScheduleEvaluationContext, landing: LandingFolder):
-    """Re-clean every province nightly so progress is a daily time series even without new files."""
-    stamp = context.scheduled_execution_time.strftime("%Y-%m-%d")
-    for code in provinces_with_exports(landing.exports_dir):
-        yield province_run_request(code, "nightly", run_key=f"nightly:{stamp}:{code}")
 
 
 @dg.sensor(
@@ -97,11 +72,8 @@ def rematch_after_registry(context: dg.RunStatusSensorContext, landing: LandingF
 
 national_results = dg.AutomationConditionSensorDefinition(
     "national_results",
-    target=dg.AssetSelection.assets("passport_ready", "progress_report"),
+    target=dg.AssetSelection.assets("passport_ready", "latest_province_progress", "national_progress", "progress_report"),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
     description="Refreshes passport readiness and the progress report after province runs (their automation conditions).",
 )
-
-SCHEDULES = [nightly_provinces]
-SENSORS = [new_export_files, new_registry_snapshot, rematch_after_registry, national_results]

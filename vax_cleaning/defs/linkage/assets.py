@@ -1,4 +1,5 @@
-"""Linkage stage: matched records and correction sets per province, passport readiness nationally."""
+"""Linkage stage: registry features once per snapshot, matched records and correction sets per province,
+passport readiness nationally."""
 
 import dagster as dg
 import duckdb
@@ -6,12 +7,14 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from vax_cleaning import warehouse
-from vax_cleaning.assets.metadata import column_lineage, counts_by, table_metadata
-from vax_cleaning.assets.policies import DUCKDB_ASSET, NATIONAL_REFRESH, DUCKDB_POOL, OWNERS, TRANSIENT_RETRY, terminal_errors
-from vax_cleaning.linkage import link_doses, passport_ready as eligibility
+from vax_cleaning.defs.metadata import column_lineage, counts_by, table_metadata
+from vax_cleaning.defs.policies import NATIONAL_REFRESH, terminal_errors, warehouse_asset, warehouse_multi_asset
+from vax_cleaning.linkage import link_doses
+from vax_cleaning.linkage import passport_ready as eligibility
 from vax_cleaning.linkage.decisions import linkage_instructions
 from vax_cleaning.linkage.link import DOSE_COLUMNS, OPTIONAL_DOSE_COLUMNS, OtherLinkedLookup
-from vax_cleaning.partitions import province_code, province_partitions
+from vax_cleaning.linkage.normalize import registry_features as normalized_registry
+from vax_cleaning.partitions import partition_key, province_code, province_partitions
 from vax_cleaning.vocabulary import (
     APPLIED_ACTIONS,
     LINKED_STATUSES,
@@ -73,30 +76,48 @@ _OTHER_LINKED_SQL = """
 """.format(linked=LINKED)
 
 
-@dg.multi_asset(
+@warehouse_asset(
+    deps=["registry_snapshot"],
+    group_name="linkage",
+    kinds={"polars"},
+    description="The registry in force in the linkage's comparable form (canonical and diacritic-free names, "
+    "name tokens, household key, birth-date parts), computed once per snapshot so province runs need not "
+    "normalize ~100 M names again. In registry_snapshot's row order.",
+)
+def registry_features(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Rebuilt whenever registry_snapshot is (job load_registry); province runs only read it."""
+    with duckdb.get_connection() as conn:
+        with terminal_errors(warehouse.MissingTableError):
+            warehouse.require_table(conn, "registry_snapshot", "registry_snapshot (job load_registry)")
+        people = warehouse.read_frame(conn, "SELECT * FROM registry_snapshot")
+        features = normalized_registry(people).drop("_reg")
+        del people
+        warehouse.replace_table(conn, "registry_features", features)
+    context.log.info(f"registry_features: {features.height} people normalized")
+    return dg.MaterializeResult(metadata=table_metadata(features, "registry_features"))
+
+
+@warehouse_multi_asset(
     specs=[
-        dg.AssetSpec("matched_records", deps=["raw_dose_exports", "registry_snapshot", "review_decisions"], group_name="linkage",
-                     kinds={"polars", "duckdb"}, owners=OWNERS,
+        dg.AssetSpec("matched_records", deps=["raw_dose_exports", "registry_features", "review_decisions"],
+                     group_name="linkage", kinds={"polars"},
                      description="One row per accepted dose record: match_status, the registry person_id it is linked "
                      "to, match_score, decided_by (machine, or review where people's decision set it), and the "
                      "per-field comparison levels and rule that decided it."),
-        dg.AssetSpec("correction_sets", deps=["matched_records"], group_name="linkage",
-                     kinds={"polars", "duckdb"}, owners=OWNERS,
+        dg.AssetSpec("correction_sets", deps=["matched_records"], group_name="linkage", kinds={"polars"},
                      description="One row per proposed field correction (registry value replaces the export's), "
                      "applied automatically (action=auto), applied after people linked the record (action=confirmed) "
                      "or left to a reviewer (action=review)."),
     ],
     partitions_def=province_partitions,
     check_specs=MATCH_CHECKS,
-    pool=DUCKDB_POOL,
-    retry_policy=TRANSIENT_RETRY,
 )
 def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """Links one province's records against the national registry; cross-province duplicates settle here."""
     code = province_code(context.partition_key)
     with duckdb.get_connection() as conn:
         with terminal_errors(warehouse.MissingTableError):
-            warehouse.require_table(conn, "registry_features", "registry_snapshot (job load_registry)")
+            warehouse.require_table(conn, "registry_features", "registry_snapshot and registry_features (job load_registry)")
         snapshot_date = conn.execute("SELECT max(snapshot_date) FROM registry_snapshot").fetchall()[0][0]
         inputs = {
             "doses": warehouse.read_frame(conn, f"SELECT {DOSE_SELECT} FROM raw_dose_exports WHERE province_code = ?", [code]),
@@ -113,8 +134,15 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     with duckdb.get_connection() as conn:
         warehouse.replace_where(conn, "matched_records", matched, "province_code", code)
         warehouse.replace_where(conn, "correction_sets", corrections, "province_code", code)
-        _supersede(conn, result.superseded)
+        superseded_by_province = _supersede(conn, result.superseded)
         checks = _check_results(conn, code)
+    for other, records in superseded_by_province.items():  # another province's tables changed: say so on its partition
+        for asset in ("matched_records", "correction_sets"):
+            context.log_event(dg.AssetMaterialization(
+                asset_key=asset, partition=partition_key(other),
+                description=f"{records} records became duplicates of records of province {code} (kept copy)",
+                metadata={"superseded_by_province": code, "records_now_duplicate": records},
+            ))
     context.log.info(f"province {code}: {matched.height} records matched; {counts_by(matched, 'match_status')}")
     yield dg.MaterializeResult(
         asset_key="matched_records",
@@ -163,10 +191,13 @@ def _other_linked_lookup(duckdb: DuckDBResource, code: str) -> OtherLinkedLookup
     return lookup
 
 
-def _supersede(conn: duckdb.DuckDBPyConnection, superseded: pl.DataFrame) -> None:
-    """Other provinces' copies of a dose whose keeper is in this province become duplicates (and so do their pointers)."""
+def _supersede(conn: duckdb.DuckDBPyConnection, superseded: pl.DataFrame) -> dict[str, int]:
+    """Other provinces' copies of a dose whose keeper is in this province become duplicates (and so do their pointers).
+
+    Returns {province code: records changed} for the materialization events of those provinces' partitions.
+    """
     if superseded.is_empty():
-        return
+        return {}
     conn.register("_superseded", superseded)
     conn.execute("""
         UPDATE matched_records m SET match_status = ?, rule = ?, decided_by = ?,
@@ -179,6 +210,8 @@ def _supersede(conn: duckdb.DuckDBPyConnection, superseded: pl.DataFrame) -> Non
     conn.execute("""DELETE FROM correction_sets c USING _superseded s
                     WHERE c.source_file = s.source_file AND c.source_row = s.source_row""")
     conn.unregister("_superseded")
+    counted = superseded.group_by(pl.col("source_file").str.slice(0, 2).alias("province")).len()
+    return {province: int(n) for province, n in counted.sort("province").iter_rows()}
 
 
 def _check_results(conn: duckdb.DuckDBPyConnection, code: str) -> list[dg.AssetCheckResult]:
@@ -231,11 +264,10 @@ PASSPORT_CHECKS = [
 ]
 
 
-@dg.asset(
+@warehouse_asset(
     deps=["matched_records"],
     group_name="passport",
-    kinds={"polars", "duckdb"},
-    **DUCKDB_ASSET,
+    kinds={"polars"},
     check_specs=PASSPORT_CHECKS,
     automation_condition=NATIONAL_REFRESH,
     description="One row per linked person (national): doses_linked and whether the linked doses complete the "

@@ -8,11 +8,11 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from vax_cleaning import warehouse
-from vax_cleaning.assets.metadata import column_lineage, table_metadata
-from vax_cleaning.assets.policies import DUCKDB_ASSET, NATIONAL_REFRESH, terminal_errors
+from vax_cleaning.defs.metadata import column_lineage, table_metadata
+from vax_cleaning.defs.policies import NATIONAL_REFRESH, terminal_errors, warehouse_asset, warehouse_multi_asset
 from vax_cleaning.ingest.reported import TallyError, reported_doses
 from vax_cleaning.partitions import province_code, province_partitions
-from vax_cleaning.report import latest, progress_history, progress_markdown, write_report
+from vax_cleaning.report import LATEST_PROGRESS_SQL, latest, progress_history, progress_markdown, write_report
 from vax_cleaning.resources import LandingFolder
 from vax_cleaning.vocabulary import DecidedBy, MatchStatus
 
@@ -41,12 +41,10 @@ PROGRESS_CHECKS = [
 ]
 
 
-@dg.asset(
+@warehouse_asset(
     deps=["matched_records", "raw_dose_exports", "review_decisions"],
     partitions_def=province_partitions,
     group_name="reporting",
-    kinds={"duckdb"},
-    **DUCKDB_ASSET,
     check_specs=PROGRESS_CHECKS,
     description="Per-province counts by outcome, one row per run in which they changed (a time series of the "
     "clean-up), with the doses sites reported beside the doses recorded.",
@@ -63,7 +61,6 @@ def province_progress(context: dg.AssetExecutionContext, landing: LandingFolder,
         decided_by_review = counts.pop("decided_by_review")
         row = progress_row(code, counts, reported, decided_by_review)
         appended = append_if_changed(conn, row)
-        conn.execute(NATIONAL_PROGRESS_VIEW)
     total = row["doses_total"].item()
     return dg.MaterializeResult(
         metadata={
@@ -107,9 +104,8 @@ def append_if_changed(conn, row: pl.DataFrame) -> bool:
     return True
 
 
-NATIONAL_PROGRESS_VIEW = """
-    CREATE OR REPLACE VIEW latest_province_progress AS
-    SELECT * FROM province_progress QUALIFY row_number() OVER (PARTITION BY province_code ORDER BY as_of DESC) = 1;
+NATIONAL_PROGRESS_VIEW = f"""
+    CREATE OR REPLACE VIEW latest_province_progress AS {LATEST_PROGRESS_SQL};
     CREATE OR REPLACE VIEW national_progress AS
     SELECT max(as_of) AS as_of, count(*) AS provinces, sum(doses_total) AS doses_total,
            sum(verified) AS verified, sum(corrected) AS corrected, sum(review) AS review,
@@ -120,25 +116,35 @@ NATIONAL_PROGRESS_VIEW = """
 """Views: the latest point of every province, and their national sum."""
 
 
-@dg.asset(
-    deps=["province_progress"],
-    group_name="reporting",
-    kinds={"duckdb", "html"},
-    **DUCKDB_ASSET,
-    automation_condition=NATIONAL_REFRESH,
+@warehouse_multi_asset(
+    specs=[
+        dg.AssetSpec("latest_province_progress", deps=["province_progress"], group_name="reporting",
+                     automation_condition=NATIONAL_REFRESH,
+                     description="View: the latest province_progress point of every province."),
+        dg.AssetSpec("national_progress", deps=["latest_province_progress"], group_name="reporting",
+                     automation_condition=NATIONAL_REFRESH,
+                     description="View: the national sum of the latest point of every province."),
+        dg.AssetSpec("progress_report", deps=["province_progress"], group_name="reporting", kinds={"html"},
+                     automation_condition=NATIONAL_REFRESH,
+                     description="National progress report (progress.png, progress.html beside the DuckDB file, "
+                     "under reports/): share of doses linked over time per province and the backlog by status, "
+                     "with doses not yet uploaded."),
+    ],
     check_specs=[dg.AssetCheckSpec("covers_every_province", asset="progress_report",
                                    description="The report shows the latest point of every province that has progress rows.")],
-    description="National progress report (progress.png, progress.html beside the DuckDB file, under reports/): "
-    "share of doses linked over time per province and the backlog by status, with doses not yet uploaded.",
 )
-def progress_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """The chart and table a provincial officer reads, also shown inline in the UI."""
+def progress_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+    """The views dashboards read, and the chart and table a provincial officer reads (also inline in the UI)."""
     with duckdb.get_connection() as conn:
+        conn.execute(NATIONAL_PROGRESS_VIEW)
         history = progress_history(conn)
         png_path, html_path = write_report(conn, Path(duckdb.database).parent / "reports")
         expected = conn.execute("SELECT count(DISTINCT province_code) FROM province_progress").fetchall()[0][0]
     shown = latest(history).height
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(asset_key="latest_province_progress", metadata={"dagster/row_count": shown})
+    yield dg.MaterializeResult(asset_key="national_progress", metadata={"dagster/row_count": 1})
+    yield dg.MaterializeResult(
+        asset_key="progress_report",
         check_results=[dg.AssetCheckResult(check_name="covers_every_province", passed=shown == expected and png_path.stat().st_size > 0,
                                            metadata={"provinces_with_progress": expected, "provinces_shown": shown})],
         metadata={

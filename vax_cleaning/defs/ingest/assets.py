@@ -1,16 +1,14 @@
-"""Ingest stage: raw dose exports (per province) and the national registry snapshot."""
-
+"""Ingest stage: raw dose exports (per province) and the national registry snapshot, each with its side tables."""
 
 import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from vax_cleaning import warehouse
-from vax_cleaning.assets.metadata import counts_by, table_metadata
-from vax_cleaning.assets.policies import DUCKDB_ASSET, terminal_errors
+from vax_cleaning.defs.metadata import counts_by, table_metadata
+from vax_cleaning.defs.policies import terminal_errors, warehouse_multi_asset
 from vax_cleaning.ingest.exports import ingest_province, unknown_province_folders
 from vax_cleaning.ingest.registry import RegistryError, load_registry
-from vax_cleaning.linkage.normalize import registry_features
 from vax_cleaning.partitions import province_code, province_partitions
 from vax_cleaning.resources import LandingFolder
 
@@ -24,23 +22,28 @@ RAW_CHECKS = [
 ]
 
 
-@dg.asset(
+@warehouse_multi_asset(
+    specs=[
+        dg.AssetSpec("raw_dose_exports", group_name="ingest", kinds={"polars"},
+                     description="Accepted dose records of one province's exports (CSV/XLSX, any field encoding), "
+                     "typed, with source_file/source_row lineage."),
+        dg.AssetSpec("rejected_rows", group_name="ingest",
+                     description="Records of the province's exports that could not be accepted, with the reason "
+                     "(blank, field count, vaccination date, vaccine, dose number, unreadable file)."),
+        dg.AssetSpec("export_files", group_name="ingest",
+                     description="One row per landed export file of the province: format/encoding, records, "
+                     "accepted, rejected, and the problem when it could not be read."),
+    ],
     partitions_def=province_partitions,
-    group_name="ingest",
-    kinds={"polars", "duckdb"},
-    **DUCKDB_ASSET,
     check_specs=RAW_CHECKS,
-    description="Accepted dose records of one province's exports (CSV/XLSX, any field encoding), typed, with "
-    "source_file/source_row lineage; records that cannot be accepted go to rejected_rows with a reason.",
 )
-def raw_dose_exports(context: dg.AssetExecutionContext, landing: LandingFolder, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """Re-reads the whole province folder each run so that a rerun gives the same tables."""
+def raw_dose_exports(context: dg.AssetExecutionContext, landing: LandingFolder, duckdb: DuckDBResource):
+    """Re-reads the whole province folder each run so that a rerun gives the same tables (written in one transaction)."""
     code = province_code(context.partition_key)
     exports = ingest_province(landing.exports_dir, code, landing.today())
     with duckdb.get_connection() as conn:
-        warehouse.replace_where(conn, "raw_dose_exports", exports.accepted, "province_code", code)
-        warehouse.replace_where(conn, "rejected_rows", exports.rejected, "province_code", code)
-        warehouse.replace_where(conn, "export_files", exports.files, "province_code", code)
+        tables = {"raw_dose_exports": exports.accepted, "rejected_rows": exports.rejected, "export_files": exports.files}
+        warehouse.replace_slices(conn, tables, "province_code", code)
         stored = conn.execute(
             """SELECT (SELECT count(*) FROM raw_dose_exports WHERE province_code = $1),
                       (SELECT count(*) FROM rejected_rows WHERE province_code = $1 AND source_row > 0),
@@ -57,15 +60,25 @@ def raw_dose_exports(context: dg.AssetExecutionContext, landing: LandingFolder, 
         f"province {code}: {exports.files.height} files, {file_records} records, "
         f"{accepted_rows} accepted, {rejected_rows} rejected"
     )
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
+        asset_key="rejected_rows",
+        metadata={**table_metadata(exports.rejected, "rejected_rows"), "by_reason": counts_by(exports.rejected, "reason_code")},
+    )
+    yield dg.MaterializeResult(
+        asset_key="export_files",
+        metadata={
+            **table_metadata(exports.files, "export_files"),
+            "files_by_format": counts_by(exports.files, "format"),
+            "files_with_problems": exports.files.filter(pl.col("problem").is_not_null())["source_file"].to_list(),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="raw_dose_exports",
         metadata={
             **table_metadata(exports.accepted, "raw_dose_exports"),
             "files": exports.files.height,
             "records_in_files": file_records,
             "rejected": rejected_rows,
-            "rejected_by_reason": counts_by(exports.rejected, "reason_code"),
-            "files_by_format": counts_by(exports.files, "format"),
-            "files_with_problems": exports.files.filter(pl.col("problem").is_not_null())["source_file"].to_list(),
             "id_issues": counts_by(exports.accepted, "id_issue"),
         },
         check_results=[
@@ -100,22 +113,23 @@ ID_LAYOUT_DISAGREEMENT_TOLERANCE = 0.01
 """Above 1% disagreement the snapshot (or its export) is suspect; below, it is the registry's own noise."""
 
 
-@dg.asset(
-    group_name="ingest",
-    kinds={"polars", "duckdb"},
-    **DUCKDB_ASSET,
+@warehouse_multi_asset(
+    specs=[
+        dg.AssetSpec("registry_snapshot", group_name="ingest", kinds={"polars"},
+                     description="The national population registry snapshot in force (newest registry/<date>/ unless "
+                     "configured), validated, with the snapshot date on every row so downstream results can say "
+                     "which snapshot they used."),
+        dg.AssetSpec("registry_rejected_rows", group_name="ingest",
+                     description="Registry rows set aside (person_id missing, malformed or duplicated), with the reason."),
+    ],
     check_specs=REGISTRY_CHECKS,
-    description="The national population registry snapshot in force (newest registry/<date>/ unless configured), "
-    "validated, with the snapshot date on every row so downstream results can say which snapshot they used.",
 )
-def registry_snapshot(context: dg.AssetExecutionContext, landing: LandingFolder, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def registry_snapshot(context: dg.AssetExecutionContext, landing: LandingFolder, duckdb: DuckDBResource):
     """National, not per province: a dose given in one province may belong to a person registered in another."""
     with terminal_errors(RegistryError):
         snapshot = load_registry(landing.registry_dir, landing.registry_date)
-    features = registry_features(snapshot.people).drop("_reg")  # normalized once here, not once per province
     with duckdb.get_connection() as conn, warehouse.transaction(conn):
         warehouse.replace_table(conn, "registry_snapshot", snapshot.people)
-        warehouse.replace_table(conn, "registry_features", features)
         warehouse.replace_table(conn, "registry_rejected_rows", snapshot.rejected)
         duplicates, malformed = conn.execute(
             "SELECT count(*) - count(DISTINCT person_id), count(*) FILTER (WHERE NOT regexp_full_match(person_id, '\\d{12}')) FROM registry_snapshot"
@@ -125,7 +139,13 @@ def registry_snapshot(context: dg.AssetExecutionContext, landing: LandingFolder,
     gender_disagrees = int((~people["id_gender_agrees"]).sum() or 0)
     disagreement_share = (year_disagrees + gender_disagrees) / max(people.height, 1)
     context.log.info(f"registry snapshot {snapshot.snapshot_date}: {people.height} people, {snapshot.rejected.height} rows set aside")
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
+        asset_key="registry_rejected_rows",
+        metadata={**table_metadata(snapshot.rejected, "registry_rejected_rows"),
+                  "by_reason": counts_by(snapshot.rejected, "reason")},
+    )
+    yield dg.MaterializeResult(
+        asset_key="registry_snapshot",
         metadata={
             **table_metadata(people, "registry_snapshot"),
             "snapshot_date": snapshot.snapshot_date.isoformat(),

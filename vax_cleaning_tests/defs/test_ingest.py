@@ -6,19 +6,7 @@ import dagster as dg
 import duckdb
 
 from vax_cleaning.runner import run_provinces
-from vax_cleaning_tests.conftest import HEADER_VI, check_evaluations, write_export
-
-GOOD = "Nguyễn Văn Hùng,12/05/1980,Nam,079080001234,,\"Xã An Phú, Huyện Củ Chi\",Pfizer,2,15/08/2021,FA1234,Trạm Y tế An Phú"
-REGISTRY = "person_id,old_id,full_name,date_of_birth,gender,province_code,address\n079080001234,,Nguyễn Văn Hùng,1980-05-12,Nam,79,Củ Chi\n"
-
-
-def small_landing(landing: Path) -> Path:
-    (landing / "registry" / "2022-06-15").mkdir(parents=True)
-    (landing / "registry" / "2022-06-15" / "registry.csv").write_text(REGISTRY, encoding="utf-8")
-    write_export(landing, "79", "site1.csv", [HEADER_VI, GOOD, "", GOOD.replace("Pfizer", "???")])
-    write_export(landing, "01", "site1.csv", [HEADER_VI, GOOD.replace("15/08/2021", "16/08/2021")], encoding="cp1258")
-    return landing
-
+from vax_cleaning_tests.conftest import GOOD, HEADER_VI, check_evaluations, small_landing, write_export
 
 def table(path: Path, sql: str) -> list[tuple]:
     with duckdb.connect(str(path), read_only=True) as conn:

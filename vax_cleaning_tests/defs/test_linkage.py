@@ -7,7 +7,7 @@ import dagster as dg
 from vax_cleaning.definitions import defs
 from vax_cleaning.partitions import partition_key
 from vax_cleaning.runner import run_config
-from vax_cleaning_tests.assets.test_ingest_assets import small_landing
+from vax_cleaning_tests.conftest import small_landing
 
 
 def test_province_without_a_loaded_registry_fails_at_once_with_the_fix(landing: Path, tmp_path: Path):

@@ -8,8 +8,8 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from vax_cleaning import warehouse
-from vax_cleaning.assets.metadata import counts_by, table_metadata
-from vax_cleaning.assets.policies import DUCKDB_ASSET, terminal_errors
+from vax_cleaning.defs.metadata import counts_by, table_metadata
+from vax_cleaning.defs.policies import terminal_errors, warehouse_asset
 from vax_cleaning.ingest.reviews import read_decision_files
 from vax_cleaning.linkage.decisions import REVIEW_DECISION_SCHEMA, parse_decision_rows, settle_decisions
 from vax_cleaning.partitions import province_code, province_partitions
@@ -24,12 +24,11 @@ REVIEW_CHECKS = [
 ]  # fmt: skip
 
 
-@dg.asset(
+@warehouse_asset(
     deps=["raw_dose_exports", "registry_snapshot"],
     partitions_def=province_partitions,
     group_name="review",
-    kinds={"polars", "duckdb"},
-    **DUCKDB_ASSET,
+    kinds={"polars"},
     check_specs=REVIEW_CHECKS,
     description="One row per decision row returned under reviews/<PP>/ (link, not_in_registry, not_this_person), "
     "with its outcome (applied, superseded, conflict, stale, rejected) and the reason when not applied. "
