@@ -5,6 +5,9 @@ from pathlib import Path
 import dagster as dg
 
 from vax_cleaning.definitions import defs
+from vax_cleaning.defs.linkage.config import LinkageConfig
+from vax_cleaning.linkage.compare import NameLevel
+from vax_cleaning.linkage.settings import DEFAULT_SETTINGS, OPERATOR_SETTINGS
 from vax_cleaning.partitions import partition_key
 from vax_cleaning.runner import run_config
 from vax_cleaning_tests.conftest import small_landing
@@ -20,3 +23,38 @@ def test_province_without_a_loaded_registry_fails_at_once_with_the_fix(landing: 
     failures = [event for event in result.all_events if event.is_step_failure]
     assert [event.step_key for event in failures] == ["match_province"]  # no retries: the registry will not appear by itself
     assert "materialize registry_snapshot" in str(failures[0].event_specific_data.error)
+
+
+def test_operator_config_covers_exactly_the_operator_settings_with_the_project_defaults():
+    config = LinkageConfig()
+    assert set(LinkageConfig.model_fields) == set(OPERATOR_SETTINGS)
+    assert config.settings() == DEFAULT_SETTINGS
+
+
+def test_a_linkage_run_records_the_settings_it_used(landing: Path, tmp_path: Path):
+    small_landing(landing)
+    config = run_config(str(landing), str(tmp_path / "w.duckdb"), run_date="2022-06-20")
+    registry = defs.resolve_job_def("load_registry").execute_in_process(instance=dg.DagsterInstance.ephemeral(), run_config=config)
+    assert registry.success
+    config["ops"] = {"match_province": {"config": {"max_absent_risk": 0.00005}}}
+    result = defs.resolve_job_def("clean_province").execute_in_process(
+        partition_key=partition_key("79"), instance=dg.DagsterInstance.ephemeral(), run_config=config,
+    )
+    recorded = next(
+        m.metadata["linkage_settings"].data for m in result.asset_materializations_for_node("match_province")
+        if m.asset_key == dg.AssetKey("matched_records")
+    )
+    assert recorded["max_absent_risk"] == 0.00005 and recorded["name_weight.exact"] == DEFAULT_SETTINGS.name_weights[NameLevel.EXACT]
+
+
+def test_a_setting_out_of_range_fails_at_once_naming_it(landing: Path, tmp_path: Path):
+    small_landing(landing)
+    config = run_config(str(landing), str(tmp_path / "w.duckdb"), run_date="2022-06-20")
+    defs.resolve_job_def("load_registry").execute_in_process(instance=dg.DagsterInstance.ephemeral(), run_config=config)
+    config["ops"] = {"match_province": {"config": {"min_auto_score": 7.0}}}
+    result = defs.resolve_job_def("clean_province").execute_in_process(
+        partition_key=partition_key("79"), instance=dg.DagsterInstance.ephemeral(), run_config=config, raise_on_error=False,
+    )
+    failures = [event for event in result.all_events if event.is_step_failure]
+    assert [event.step_key for event in failures] == ["match_province"]
+    assert "min_auto_score" in str(failures[0].event_specific_data.error)

@@ -8,6 +8,7 @@ from dagster_duckdb import DuckDBResource
 
 from vax_cleaning import warehouse
 from vax_cleaning.defs.metadata import column_lineage, counts_by, table_metadata
+from vax_cleaning.defs.linkage.config import LinkageConfig
 from vax_cleaning.defs.policies import NATIONAL_REFRESH, terminal_errors, warehouse_asset, warehouse_multi_asset
 from vax_cleaning.linkage import link_doses
 from vax_cleaning.linkage import passport_ready as eligibility
@@ -112,7 +113,7 @@ def registry_features(context: dg.AssetExecutionContext, duckdb: DuckDBResource)
     partitions_def=province_partitions,
     check_specs=MATCH_CHECKS,
 )
-def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, config: LinkageConfig):
     """Links one province's records against the national registry; cross-province duplicates settle here."""
     code = province_code(context.partition_key)
     with duckdb.get_connection() as conn:
@@ -126,8 +127,11 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
         reviews = _review_instructions(conn, code)
     # millions of rows each, handed over (popped) so that link_doses can free what it no longer needs;
     # the warehouse stays unlocked while the linkage runs
+    with terminal_errors(ValueError):  # an operator's setting out of range: the message names it
+        settings = config.settings()
     result = link_doses(
-        inputs.pop("doses"), inputs.pop("registry"), other_linked=_other_linked_lookup(duckdb, code), reviews=reviews
+        inputs.pop("doses"), inputs.pop("registry"), settings,
+        other_linked=_other_linked_lookup(duckdb, code), reviews=reviews,
     )
     matched = result.matched.with_columns(registry_snapshot_date=pl.lit(snapshot_date))
     corrections = result.corrections.with_columns(province_code=pl.lit(code))
@@ -152,6 +156,7 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
             "by_status": counts_by(matched, "match_status"),
             "by_rule": counts_by(matched, "rule"),
             "decided_by_review": matched.filter(pl.col("decided_by") == DecidedBy.REVIEW).height,
+            "linkage_settings": dg.MetadataValue.json(settings.as_metadata()),
             "registry_snapshot_date": str(snapshot_date),
             "other_province_records_superseded": result.superseded.height,
         },
