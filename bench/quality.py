@@ -51,14 +51,22 @@ def main() -> int:
     succeeded = run_and_report(args.provinces, landing, database, "machine only")
     if args.review_round:
         with duckdb.connect(str(database), read_only=True) as conn:
-            workbooks = [write_review_workbook(conn, code, landing.parent / "review_exports") for code in args.provinces]
+            workbooks = [
+                write_review_workbook(conn, code, landing.parent / "review_exports") for code in args.provinces
+            ]
         reviewed = play_reviewers(workbooks, landing, decided_on=date(2022, 6, 18), seed=args.seed)
-        print(f"reviewers returned {reviewed.rows_filled} decided rows ({reviewed.wrong} wrong links and "
-              f"{reviewed.contradictions} contradictions, put right by {reviewed.corrections} later decisions)")
+        print(
+            f"reviewers returned {reviewed.rows_filled} decided rows ({reviewed.wrong} wrong links and "
+            f"{reviewed.contradictions} contradictions, put right by {reviewed.corrections} later decisions)"
+        )
         succeeded &= run_and_report(args.provinces, landing, database, "after one review round")
         with duckdb.connect(str(database), read_only=True) as conn:
-            print("review_decisions by outcome:", dict(conn.execute(
-                "SELECT outcome, count(*) FROM review_decisions GROUP BY ALL ORDER BY ALL").fetchall()))
+            print(
+                "review_decisions by outcome:",
+                dict(
+                    conn.execute("SELECT outcome, count(*) FROM review_decisions GROUP BY ALL ORDER BY ALL").fetchall()
+                ),
+            )
     return 0 if succeeded else 1
 
 
@@ -66,15 +74,18 @@ def run_and_report(provinces: list[str], landing: Path, database: Path, title: s
     """One pipeline run, the time of its review and linkage steps, and its quality table."""
     instance = dg.DagsterInstance.ephemeral()
     started = time.perf_counter()
-    outcome = run_provinces(provinces, instance=instance, data_dir=str(landing), duckdb_path=str(database),
-                            run_date="2022-06-20")
+    outcome = run_provinces(
+        provinces, instance=instance, data_dir=str(landing), duckdb_path=str(database), run_date="2022-06-20"
+    )
     steps = {step: 0.0 for step in ("review_decisions", "match_province")}
     for run in instance.get_runs():
         for stats in instance.get_run_step_stats(run.run_id):
             if stats.step_key in steps and stats.start_time and stats.end_time:
                 steps[stats.step_key] += stats.end_time - stats.start_time
-    print(f"== {title}: pipeline {time.perf_counter() - started:.1f} s, success={outcome.succeeded}; "
-          + ", ".join(f"{step} {seconds:.2f} s" for step, seconds in steps.items()))
+    print(
+        f"== {title}: pipeline {time.perf_counter() - started:.1f} s, success={outcome.succeeded}; "
+        + ", ".join(f"{step} {seconds:.2f} s" for step, seconds in steps.items())
+    )
     report = evaluate(landing, database)
     print(format_report(report))
     print("targets missed:", report.misses() or "none")

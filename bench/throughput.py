@@ -39,7 +39,9 @@ def landing_for(doses: int, seed: int) -> Path:
     landing = CACHE / f"throughput-{doses}-s{seed}"
     if not (landing / "ground_truth").exists():
         started = time.perf_counter()
-        summary = generate_landing_folder(landing, persons=int(doses / DOSES_PER_PERSON), provinces=PROVINCES, seed=seed, overwrite=True)
+        summary = generate_landing_folder(
+            landing, persons=int(doses / DOSES_PER_PERSON), provinces=PROVINCES, seed=seed, overwrite=True
+        )
         print(f"generated {summary.dose_records:,} records in {time.perf_counter() - started:.1f} s", flush=True)
     return landing
 
@@ -60,12 +62,16 @@ def run_pipeline(landing: Path, workdir: Path) -> tuple[float, dict[str, float],
     database.unlink(missing_ok=True)
     instance = dg.DagsterInstance.ephemeral()
     started = time.perf_counter()
-    outcome = run_provinces(PROVINCES, instance=instance, data_dir=str(landing), duckdb_path=str(database), run_date="2022-06-20")
+    outcome = run_provinces(
+        PROVINCES, instance=instance, data_dir=str(landing), duckdb_path=str(database), run_date="2022-06-20"
+    )
     wall = time.perf_counter() - started
     if not outcome.succeeded:
         raise SystemExit(f"pipeline failed: {outcome}")
     with duckdb.connect(str(database), read_only=True) as conn:
-        records = conn.execute("SELECT (SELECT count(*) FROM matched_records) + (SELECT count(*) FROM rejected_rows)").fetchall()[0][0]
+        records = conn.execute(
+            "SELECT (SELECT count(*) FROM matched_records) + (SELECT count(*) FROM rejected_rows)"
+        ).fetchall()[0][0]
     return wall, step_seconds(instance), records
 
 
@@ -75,7 +81,9 @@ def run_baseline(landing: Path, workdir: Path) -> float:
     database.unlink(missing_ok=True)
     csvs = [str(p) for p in sorted((landing / "exports").glob("*/*.csv"))]
     registry = sorted((landing / "registry").glob("*/*"))[-1]
-    reader = f"read_parquet('{registry}')" if registry.suffix == ".parquet" else f"read_csv('{registry}', all_varchar=true)"
+    reader = (
+        f"read_parquet('{registry}')" if registry.suffix == ".parquet" else f"read_csv('{registry}', all_varchar=true)"
+    )
     started = time.perf_counter()
     with duckdb.connect(str(database)) as conn:
         conn.execute(f"""
@@ -119,7 +127,9 @@ def main() -> int:
         print(f"  peak RSS so far: {peak_rss_gb():.2f} GB")
     if len(medians) > 1:
         small, large = min(medians), max(medians)
-        print(f"\nscaling: time({large:,}) / time({small:,}) = {medians[large] / medians[small]:.2f} (x{large / small:.0f} records)")
+        print(
+            f"\nscaling: time({large:,}) / time({small:,}) = {medians[large] / medians[small]:.2f} (x{large / small:.0f} records)"
+        )
     return 0
 
 

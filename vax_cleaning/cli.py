@@ -21,7 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     generate.add_argument("--provinces", nargs="+", required=True, metavar="PP")
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--out", type=Path, required=True)
-    review = commands.add_parser("export-review", help="write per-province review workbooks (.xlsx) for sites and police")
+    review = commands.add_parser(
+        "export-review", help="write per-province review workbooks (.xlsx) for sites and police"
+    )
     review.add_argument("--province", nargs="+", metavar="PP", help="only these provinces (default: all matched)")
     review.add_argument("--out", type=Path, default=Path("review_exports"))
     report = commands.add_parser("report", help="render the progress chart and table (PNG + HTML)")
@@ -29,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     add_play_reviewers_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "play-reviewers":
-        return play_reviewers_command(args.workbooks, args.landing, args.decided_on, args.seed, args.mistakes, args.overwrite)
+        return play_reviewers_command(
+            args.workbooks, args.landing, args.decided_on, args.seed, args.mistakes, args.overwrite
+        )
     if args.command == "run":
         return run_command(args.province)
     if args.command == "report":
@@ -59,7 +63,9 @@ def export_review_command(provinces: list[str] | None, out: Path) -> int:
     from vax_cleaning.review_export import write_review_workbook
 
     with duckdb.connect(settings.duckdb_path(), read_only=True) as conn:
-        codes = provinces or [row[0] for row in conn.execute("SELECT DISTINCT province_code FROM matched_records ORDER BY 1").fetchall()]
+        codes = provinces or [
+            row[0] for row in conn.execute("SELECT DISTINCT province_code FROM matched_records ORDER BY 1").fetchall()
+        ]
         for code in codes:
             print(write_review_workbook(conn, code, out))
     return 0
@@ -113,8 +119,10 @@ def play_reviewers_command(
         print(f"vax-cleaning play-reviewers: no *_ra_soat.xlsx workbook in {workbooks}", file=sys.stderr)
         return 2
     if not (landing / "ground_truth").is_dir():
-        print(f"vax-cleaning play-reviewers: {landing} has no ground_truth/ folder (not a generated landing folder)",
-              file=sys.stderr)
+        print(
+            f"vax-cleaning play-reviewers: {landing} has no ground_truth/ folder (not a generated landing folder)",
+            file=sys.stderr,
+        )
         return 2
     try:
         done = play_reviewers(paths, landing, decided_on, seed=seed, mistakes=mistakes, overwrite=overwrite)

@@ -17,6 +17,4 @@ def province_code(partition_key_: str) -> str:
     return partition_key_.split(" ", 1)[0]
 
 
-province_partitions = dg.StaticPartitionsDefinition(
-    [partition_key(code) for code in province_names()]
-)
+province_partitions = dg.StaticPartitionsDefinition([partition_key(code) for code in province_names()])

@@ -10,18 +10,26 @@ import duckdb
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import polars as pl  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import polars as pl
 
-from vax_cleaning.reference import province_names  # noqa: E402
-from vax_cleaning.vocabulary import LINKED_STATUSES, OPEN_STATUSES, MatchStatus, values  # noqa: E402
-from vax_cleaning.warehouse import read_frame, table_exists  # noqa: E402
+from vax_cleaning.reference import province_names
+from vax_cleaning.vocabulary import LINKED_STATUSES, OPEN_STATUSES, MatchStatus, values
+from vax_cleaning.warehouse import read_frame, table_exists
 
-BACKLOG_COLORS = {MatchStatus.REVIEW.value: "#e6a23c", MatchStatus.UNMATCHED.value: "#d9534f",
-                  MatchStatus.DUPLICATE.value: "#8c8c8c", "rejected": "#5b5b5b", "not_uploaded": "#7fb3d5"}
-STATUS_LABELS = {**{status.value: status.label for status in MatchStatus}, "rejected": "Bị loại",
-                 "not_uploaded": "Chưa tải lên (theo báo cáo)"}
+BACKLOG_COLORS = {
+    MatchStatus.REVIEW.value: "#e6a23c",
+    MatchStatus.UNMATCHED.value: "#d9534f",
+    MatchStatus.DUPLICATE.value: "#8c8c8c",
+    "rejected": "#5b5b5b",
+    "not_uploaded": "#7fb3d5",
+}
+STATUS_LABELS = {
+    **{status.value: status.label for status in MatchStatus},
+    "rejected": "Bị loại",
+    "not_uploaded": "Chưa tải lên (theo báo cáo)",
+}
 BY_REVIEW_LABEL = "Đã xử lý qua xác minh"
 """Records whose status an applied review decision set."""
 BY_REVIEW_SHARE_LABEL = "Tỷ lệ tồn đọng đã xử lý qua xác minh"
@@ -61,7 +69,13 @@ def progress_chart_png(history: pl.DataFrame) -> bytes:
     """Two panels: share linked over time per province; the backlog by status at the latest point."""
     figure, (over_time, backlog) = plt.subplots(1, 2, figsize=(13, 4.8), dpi=100)
     for province, points in history.group_by("province", maintain_order=True):
-        over_time.step(points["as_of"].to_list(), (points["share_linked"] * 100).to_list(), where="post", marker="o", label=province[0])
+        over_time.step(
+            points["as_of"].to_list(),
+            (points["share_linked"] * 100).to_list(),
+            where="post",
+            marker="o",
+            label=province[0],
+        )
     over_time.set(title="Tỷ lệ mũi tiêm đã khớp CSDL dân cư (%)", ylim=(0, 100), xlabel="thời điểm chạy")
     over_time.legend(fontsize=8, loc="lower right")
     over_time.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m %H:%M"))
@@ -70,7 +84,7 @@ def progress_chart_png(history: pl.DataFrame) -> bytes:
     for status, color in BACKLOG_COLORS.items():
         values = now[status].fill_null(0).to_list()
         backlog.barh(now["province"].to_list(), values, left=bottom, color=color, label=STATUS_LABELS[status])
-        bottom = [b + v for b, v in zip(bottom, values)]
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     backlog.set(title="Tồn đọng theo trạng thái (mũi tiêm)")
     backlog.legend(fontsize=8)
     figure.autofmt_xdate()
@@ -115,8 +129,14 @@ def write_report(conn: duckdb.DuckDBPyConnection, out_dir: Path) -> tuple[Path, 
     png = progress_chart_png(history)
     (out_dir / "progress.png").write_bytes(png)
     table = latest(history).select(
-        "province", "as_of", "doses_total", *values(MatchStatus), "rejected",
-        "doses_reported", "not_uploaded", pl.col("share_linked").round(4),
+        "province",
+        "as_of",
+        "doses_total",
+        *values(MatchStatus),
+        "rejected",
+        "doses_reported",
+        "not_uploaded",
+        pl.col("share_linked").round(4),
         pl.col("decided_by_review").alias(BY_REVIEW_LABEL),
         (pl.col("share_by_review") * 100).round(1).alias(f"{BY_REVIEW_SHARE_LABEL} (%)"),
     )

@@ -15,7 +15,9 @@ from vax_cleaning import settings
 class LandingFolder(dg.ConfigurableResource):
     """The read-only landing root of data contract section 2."""
 
-    data_dir: str = Field(description="Landing root holding exports/, registry/, reported/ and reviews/ (VAX_DATA_DIR).")
+    data_dir: str = Field(
+        description="Landing root holding exports/, registry/, reported/ and reviews/ (VAX_DATA_DIR)."
+    )
     registry_date: str | None = Field(
         default=None, description="Registry snapshot folder to use (YYYY-MM-DD); the newest when unset."
     )

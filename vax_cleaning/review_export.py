@@ -21,10 +21,15 @@ import polars as pl
 
 from vax_cleaning.ingest.headers import DECISION_HEADERS
 from vax_cleaning.reference import province_names
-from vax_cleaning.vocabulary import CorrectionAction, Decision, DecidedBy, MatchStatus, Rule
+from vax_cleaning.vocabulary import CorrectionAction, DecidedBy, Decision, MatchStatus, Rule
 from vax_cleaning.warehouse import read_frame
 
-FIELD_LABELS = {"full_name": "Họ và tên", "date_of_birth": "Ngày sinh", "gender": "Giới tính", "id_number": "Số CMND/CCCD"}
+FIELD_LABELS = {
+    "full_name": "Họ và tên",
+    "date_of_birth": "Ngày sinh",
+    "gender": "Giới tính",
+    "id_number": "Số CMND/CCCD",
+}
 
 DECISION_HEADER = DECISION_HEADERS["decision"]
 PERSON_ID_HEADER = DECISION_HEADERS["person_id"]
@@ -110,9 +115,7 @@ def _decision_columns() -> list[pl.Expr]:
     return [pl.lit(None, dtype=pl.String).alias(header) for header in FILLED_HEADERS]
 
 
-def review_queue(
-    conn: duckdb.DuckDBPyConnection, code: str, status: MatchStatus = MatchStatus.REVIEW
-) -> pl.DataFrame:
+def review_queue(conn: duckdb.DuckDBPyConnection, code: str, status: MatchStatus = MatchStatus.REVIEW) -> pl.DataFrame:
     """Open review (or machine-unmatched) records of a province, record beside candidate, with Vietnamese headers."""
     status = MatchStatus(status)
     if status == MatchStatus.REVIEW:
@@ -197,12 +200,18 @@ def _write_sheet(workbook, name: str, frame: pl.DataFrame, formats: dict) -> Non
     for col, width in enumerate(widths):
         sheet.set_column(col, col, min(width + 2, MAX_WIDTH), formats["text"] if col in text_columns else None)
     decision = headers.index(DECISION_HEADER)
-    sheet.data_validation(1, decision, frame.height + SPARE_ROWS, decision, {
-        "validate": "list",
-        "source": [d.label for d in Decision],
-        "error_title": DECISION_HEADER,
-        "error_message": "Chọn một giá trị trong danh sách.",
-    })
+    sheet.data_validation(
+        1,
+        decision,
+        frame.height + SPARE_ROWS,
+        decision,
+        {
+            "validate": "list",
+            "source": [d.label for d in Decision],
+            "error_title": DECISION_HEADER,
+            "error_message": "Chọn một giá trị trong danh sách.",
+        },
+    )
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, max(frame.height, 1), len(headers) - 1)
 

@@ -12,12 +12,11 @@ from dagster_duckdb import DuckDBResource
 from vax_cleaning import settings
 from vax_cleaning.ingest.exports import provinces_with_exports, unknown_province_folders
 from vax_cleaning.partitions import partition_key
-from vax_cleaning.resources import duckdb_connection_config
 from vax_cleaning.reference import province_names
 from vax_cleaning.report import LATEST_PROGRESS_SQL
+from vax_cleaning.resources import duckdb_connection_config
 from vax_cleaning.vocabulary import MatchStatus, values
 from vax_cleaning.warehouse import read_frame, table_exists
-
 
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 """The terminal shows warnings and the summary; the full event log stays in the Dagster instance."""
@@ -78,8 +77,11 @@ def run_provinces(
     unknown = [code for code in provinces or [] if code not in province_names()]
     if unknown:
         raise UnknownProvinceError(f"not province codes: {unknown}; use the 2-digit GSO codes, e.g. 01 or 79")
-    outcome = RunOutcome(provinces=provinces or provinces_with_exports(exports_dir),
-                         unknown_folders=unknown_province_folders(exports_dir), duckdb_path=duckdb_path)
+    outcome = RunOutcome(
+        provinces=provinces or provinces_with_exports(exports_dir),
+        unknown_folders=unknown_province_folders(exports_dir),
+        duckdb_path=duckdb_path,
+    )
     instance = instance or dagster_instance()
     registry = defs.resolve_job_def("load_registry").execute_in_process(
         instance=instance, raise_on_error=False, run_config=config
@@ -115,7 +117,9 @@ def summary_table(outcome: RunOutcome) -> str:
         lines.append("registry snapshot failed to load: see the run's logs (dagster) for the reason")
     for folder in outcome.unknown_folders:
         lines.append(f"WARNING: exports/{folder}/ is not a province code; its files were not ingested")
-    lines.append(f"{'province':<28}" + "".join(f"{SUMMARY_HEADERS.get(name, name):>11}" for name in SUMMARY_COLUMNS) + "  run")
+    lines.append(
+        f"{'province':<28}" + "".join(f"{SUMMARY_HEADERS.get(name, name):>11}" for name in SUMMARY_COLUMNS) + "  run"
+    )
     latest = _latest_progress(outcome.duckdb_path)
     for code in outcome.provinces:
         counts = latest.get(code, {})

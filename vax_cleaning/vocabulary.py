@@ -88,37 +88,65 @@ class Rule(StrEnum):
     CANDIDATE_MATCH = "CANDIDATE_MATCH", "linked", "Khớp theo họ tên và ngày sinh"
     REVIEW_LINK = "REVIEW_LINK", "linked", "Người xác minh xác nhận đúng người"
     ID_CONFLICT = (
-        "ID_CONFLICT", "review", "Số định danh và họ tên/ngày sinh chỉ tới hai người khác nhau", Handler.COMMUNE_POLICE
+        "ID_CONFLICT",
+        "review",
+        "Số định danh và họ tên/ngày sinh chỉ tới hai người khác nhau",
+        Handler.COMMUNE_POLICE,
     )  # the ID says one person, name and birth date another
     AMBIGUOUS_NAME_DOB = (
-        "AMBIGUOUS_NAME_DOB", "review", "Nhiều người trùng họ tên và ngày sinh", Handler.COMMUNE_POLICE
+        "AMBIGUOUS_NAME_DOB",
+        "review",
+        "Nhiều người trùng họ tên và ngày sinh",
+        Handler.COMMUNE_POLICE,
     )  # twins or namesakes: only identity papers tell them apart
     ID_OWNER_MISMATCH = (
-        "ID_OWNER_MISMATCH", "review", "Số định danh thuộc về người khác", Handler.COMMUNE_POLICE
+        "ID_OWNER_MISMATCH",
+        "review",
+        "Số định danh thuộc về người khác",
+        Handler.COMMUNE_POLICE,
     )  # the ID belongs to another real person: identity papers needed
     MAYBE_UNREGISTERED = (
-        "MAYBE_UNREGISTERED", "review", "Có thể chưa có trong CSDL dân cư (trùng tên người khác)",
+        "MAYBE_UNREGISTERED",
+        "review",
+        "Có thể chưa có trong CSDL dân cư (trùng tên người khác)",
         Handler.COMMUNE_POLICE,
     )  # common name, no ID: the person may be missing from the registry
     BLOCK_TOO_LARGE = (
-        "BLOCK_TOO_LARGE", "review", "Họ tên quá phổ biến, thiếu số định danh", Handler.SITE
+        "BLOCK_TOO_LARGE",
+        "review",
+        "Họ tên quá phổ biến, thiếu số định danh",
+        Handler.SITE,
     )  # very common name with no usable ID: the site asks for the ID
     LOW_MARGIN = "LOW_MARGIN", "review", "Hai người gần giống nhau", Handler.SITE  # the site re-checks the record
     WEAK_CANDIDATE = (
-        "WEAK_CANDIDATE", "review", "Thông tin khớp một phần", Handler.SITE
+        "WEAK_CANDIDATE",
+        "review",
+        "Thông tin khớp một phần",
+        Handler.SITE,
     )  # a candidate exists but differs in several fields
     REVIEW_CONFLICT = (
-        "REVIEW_CONFLICT", "review", "Các quyết định xác minh cùng ngày mâu thuẫn nhau", Handler.COMMUNE_POLICE
+        "REVIEW_CONFLICT",
+        "review",
+        "Các quyết định xác minh cùng ngày mâu thuẫn nhau",
+        Handler.COMMUNE_POLICE,
     )  # two different decisions of one day: neither applies
     REVIEW_EXCLUDED = (
-        "REVIEW_EXCLUDED", "review", "Người được đề xuất đã bị xác minh là không phải người này", Handler.COMMUNE_POLICE
+        "REVIEW_EXCLUDED",
+        "review",
+        "Người được đề xuất đã bị xác minh là không phải người này",
+        Handler.COMMUNE_POLICE,
     )  # a reviewer ruled the machine's choice out: never linked automatically again
     NO_CANDIDATE = "NO_CANDIDATE", "unmatched", "Không tìm thấy trong CSDL dân cư", Handler.COMMUNE_POLICE
     NO_PLAUSIBLE_CANDIDATE = (
-        "NO_PLAUSIBLE_CANDIDATE", "unmatched", "Không có người phù hợp trong CSDL dân cư", Handler.COMMUNE_POLICE
+        "NO_PLAUSIBLE_CANDIDATE",
+        "unmatched",
+        "Không có người phù hợp trong CSDL dân cư",
+        Handler.COMMUNE_POLICE,
     )
     REVIEW_NOT_IN_REGISTRY = (
-        "REVIEW_NOT_IN_REGISTRY", "unmatched", "Người xác minh xác nhận chưa có trong CSDL dân cư"
+        "REVIEW_NOT_IN_REGISTRY",
+        "unmatched",
+        "Người xác minh xác nhận chưa có trong CSDL dân cư",
     )  # settled by people until a newer registry snapshot is in force
     DUPLICATE = "DUPLICATE", "duplicate", "Bản ghi trùng của cùng một mũi tiêm"
 
@@ -128,7 +156,9 @@ UNMATCHED_RULES = tuple(rule for rule in Rule if rule.group == "unmatched")
 DECIDED_BY_REVIEW_RULES = (Rule.REVIEW_LINK, Rule.REVIEW_NOT_IN_REGISTRY)
 """Rules whose status an applied review decision set (`decided_by = 'review'`)."""
 
-_missing_handlers = [rule for rule in (*REVIEW_RULES, Rule.NO_CANDIDATE, Rule.NO_PLAUSIBLE_CANDIDATE) if not rule.handler]
+_missing_handlers = [
+    rule for rule in (*REVIEW_RULES, Rule.NO_CANDIDATE, Rule.NO_PLAUSIBLE_CANDIDATE) if not rule.handler
+]
 if _missing_handlers:  # routing never falls back silently: a new review rule must name who handles it
     raise ImportError(f"review rules without a handler: {_missing_handlers}")
 

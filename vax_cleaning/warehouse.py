@@ -76,7 +76,9 @@ def append(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> 
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Downstream stages may run before any upstream wrote anything."""
     sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = ?"
-    return bool(conn.execute(sql, [table]).fetchall()[0][0])  # fetch fully: duckdb 2 forbids work while a result is open
+    return bool(
+        conn.execute(sql, [table]).fetchall()[0][0]
+    )  # fetch fully: duckdb 2 forbids work while a result is open
 
 
 class MissingTableError(LookupError):
@@ -92,4 +94,3 @@ def require_table(conn: duckdb.DuckDBPyConnection, table: str, written_by: str) 
 def read_frame(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
     """Query result as a polars frame (duckdb 2 offers .pl() on relations, not on executed cursors)."""
     return conn.sql(sql, params=params).pl()
-

@@ -24,7 +24,9 @@ def to_cp1258(text: str) -> bytes:
     return bytes(out)
 
 
-HEADER_VI = "Họ và tên,Ngày sinh,Giới tính,Số CMND/CCCD,Số điện thoại,Địa chỉ,Tên vắc xin,Mũi số,Ngày tiêm,Số lô,Cơ sở tiêm"
+HEADER_VI = (
+    "Họ và tên,Ngày sinh,Giới tính,Số CMND/CCCD,Số điện thoại,Địa chỉ,Tên vắc xin,Mũi số,Ngày tiêm,Số lô,Cơ sở tiêm"
+)
 
 
 @pytest.fixture
@@ -55,7 +57,9 @@ def check_evaluations(instance: dg.DagsterInstance) -> list:
     ]
 
 
-GOOD = "Nguyễn Văn Hùng,12/05/1980,Nam,079080001234,,\"Xã An Phú, Huyện Củ Chi\",Pfizer,2,15/08/2021,FA1234,Trạm Y tế An Phú"
+GOOD = (
+    'Nguyễn Văn Hùng,12/05/1980,Nam,079080001234,,"Xã An Phú, Huyện Củ Chi",Pfizer,2,15/08/2021,FA1234,Trạm Y tế An Phú'
+)
 REGISTRY = "person_id,old_id,full_name,date_of_birth,gender,province_code,address\n079080001234,,Nguyễn Văn Hùng,1980-05-12,Nam,79,Củ Chi\n"
 
 

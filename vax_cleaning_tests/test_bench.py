@@ -13,8 +13,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_bench(script: str, *args: str, cache: Path) -> str:
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], capture_output=True, text=True,
-                            timeout=600, env={**os.environ, "VAX_BENCH_CACHE": str(cache)}, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "VAX_BENCH_CACHE": str(cache)},
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return result.stdout
 

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 DAGSTER = str(Path(sys.executable).parent / "dagster")
-PROVINCE_ASSETS = "raw_dose_exports,rejected_rows,export_files,review_decisions,matched_records,correction_sets,province_progress"
+PROVINCE_ASSETS = (
+    "raw_dose_exports,rejected_rows,export_files,review_decisions,matched_records,correction_sets,province_progress"
+)
 TABLES = {
     "matched_records": "SELECT * EXCLUDE (registry_snapshot_date) FROM matched_records ORDER BY source_file, source_row",
     "correction_sets": "SELECT * FROM correction_sets ORDER BY ALL",
@@ -30,8 +32,14 @@ TABLES = {
 def materialize(env: dict, select: str, partition: str | None = None) -> subprocess.Popen:
     """`dagster asset materialize` in its own process, as a second operator or the daemon would launch it."""
     command = [DAGSTER, "asset", "materialize", "-m", "vax_cleaning.definitions", "--select", select]
-    return subprocess.Popen(command + (["--partition", partition] if partition else []), env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        command + (["--partition", partition] if partition else []),
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def snapshot(database: Path) -> dict[str, list]:
@@ -73,7 +81,7 @@ def test_two_partition_runs_at_once_match_sequential_results(tmp_path: Path, att
     outputs = [run.communicate(timeout=600)[0] for run in runs]
     stop.set()
     reader.join()
-    for run, output in zip(runs, outputs):
+    for run, output in zip(runs, outputs, strict=True):
         assert run.returncode == 0, output[-3000:]
         assert "Could not set lock" not in output
     assert any("blocked by limit for pool duckdb_writer" in output for output in outputs)

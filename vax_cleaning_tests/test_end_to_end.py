@@ -45,8 +45,11 @@ def read(database: Path, sql: str) -> pl.DataFrame:
 def test_conservation_every_record_exactly_once(pipeline):
     landing, database = pipeline
     truth = pl.read_parquet(landing / "ground_truth" / "doses.parquet").select("source_file", "source_row")
-    stored = read(database, "SELECT source_file, source_row FROM raw_dose_exports UNION ALL "
-                            "SELECT source_file, source_row FROM rejected_rows")
+    stored = read(
+        database,
+        "SELECT source_file, source_row FROM raw_dose_exports UNION ALL "
+        "SELECT source_file, source_row FROM rejected_rows",
+    )
     assert stored.height == truth.height
     assert stored.sort(pl.all()).equals(truth.cast(stored.schema).sort(pl.all()))
 
@@ -55,7 +58,9 @@ def test_rejections_match_the_injected_garbage(pipeline):
     landing, database = pipeline
     truth = pl.read_parquet(landing / "ground_truth" / "doses.parquet")
     rejected = read(database, "SELECT source_file, source_row, reason_code FROM rejected_rows")
-    joined = truth.join(rejected.cast({"source_row": truth.schema["source_row"]}), on=["source_file", "source_row"], how="left")
+    joined = truth.join(
+        rejected.cast({"source_row": truth.schema["source_row"]}), on=["source_file", "source_row"], how="left"
+    )
     assert joined.filter(pl.col("expected_rejection") != pl.col("reason_code")).is_empty()
     assert joined.filter(pl.col("expected_rejection").is_null() != pl.col("reason_code").is_null()).is_empty()
 
@@ -71,7 +76,16 @@ def test_every_contract_table_exists_with_its_columns(pipeline):
     _, database = pipeline
     expected = {
         "matched_records": {"source_file", "source_row", "province_code", "match_status", "person_id", "match_score"},
-        "correction_sets": {"source_file", "source_row", "person_id", "field", "current_value", "corrected_value", "rule", "action"},
+        "correction_sets": {
+            "source_file",
+            "source_row",
+            "person_id",
+            "field",
+            "current_value",
+            "corrected_value",
+            "rule",
+            "action",
+        },
         "rejected_rows": {"source_file", "source_row", "reason"},
         "passport_ready": {"person_id", "doses_linked", "eligible"},
     }
@@ -84,7 +98,9 @@ def test_review_workbook_puts_record_beside_candidate(pipeline, tmp_path: Path):
     _, database = pipeline
     with duckdb.connect(str(database), read_only=True) as conn:
         path = write_review_workbook(conn, "79", tmp_path)
-        review_count = conn.execute("SELECT count(*) FROM matched_records WHERE province_code = '79' AND match_status = 'review'").fetchall()[0][0]
+        review_count = conn.execute(
+            "SELECT count(*) FROM matched_records WHERE province_code = '79' AND match_status = 'review'"
+        ).fetchall()[0][0]
     book = openpyxl.load_workbook(path, read_only=True)
     assert book.sheetnames == ["Cần xác minh", "Không tìm thấy", "Đề xuất sửa"]
     queue = list(book["Cần xác minh"].iter_rows(values_only=True))
@@ -99,7 +115,8 @@ def test_no_personal_data_in_the_event_log(pipeline, instance: dg.DagsterInstanc
     persons = pl.read_parquet(landing / "ground_truth" / "persons.parquet")
     log = "\n".join(  # re-dumped without ASCII escapes, so Vietnamese text is searchable
         json.dumps(json.loads(dg.serialize_value(event)), ensure_ascii=False)
-        for run in instance.get_runs() for event in instance.all_logs(run.run_id)
+        for run in instance.get_runs()
+        for event in instance.all_logs(run.run_id)
     )
     assert "dagster/row_count" in log and "79 Thành phố Hồ Chí Minh" in log  # the scan reads real, decoded logs
     ids = set(persons["person_id"].drop_nulls()) | set(persons["old_id"].drop_nulls())

@@ -61,14 +61,18 @@ def build_database(path: Path, matches=MATCHES, with_decided_by: bool = True) ->
         id_level VARCHAR, rule VARCHAR, candidate_person_id VARCHAR{decided_by})""")
     for file, row, status, person, score, rule, candidate, by in matches:
         values = [file, row, file[:2], status, person, score, "exact", "exact", "none", rule, candidate]
-        conn.execute(f"INSERT INTO matched_records VALUES ({', '.join('?' * (len(values) + with_decided_by))})",
-                     values + ([by] if with_decided_by else []))
+        conn.execute(
+            f"INSERT INTO matched_records VALUES ({', '.join('?' * (len(values) + with_decided_by))})",
+            values + ([by] if with_decided_by else []),
+        )
     conn.execute("""CREATE TABLE raw_dose_exports (source_file VARCHAR, source_row INTEGER, full_name VARCHAR,
         date_of_birth_raw VARCHAR, gender VARCHAR, id_raw VARCHAR, phone VARCHAR, address VARCHAR,
         vaccine_code VARCHAR, dose_number INTEGER, vaccination_date DATE, facility VARCHAR)""")
     for dose in DOSES:
-        conn.execute("INSERT INTO raw_dose_exports VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'COMIRNATY', 2, DATE '2022-05-10', ?)",
-                     [*dose, "=HYPERLINK(\"http://evil\")" if dose[1] == 3 else "Trạm Y tế Phường Bến Nghé"])
+        conn.execute(
+            "INSERT INTO raw_dose_exports VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'COMIRNATY', 2, DATE '2022-05-10', ?)",
+            [*dose, '=HYPERLINK("http://evil")' if dose[1] == 3 else "Trạm Y tế Phường Bến Nghé"],
+        )
     conn.execute("""CREATE TABLE registry_snapshot (person_id VARCHAR, full_name VARCHAR, date_of_birth DATE,
         gender VARCHAR, province_code VARCHAR, address VARCHAR)""")
     conn.executemany("INSERT INTO registry_snapshot VALUES (?, ?, ?, ?, ?, ?)", PERSONS)
@@ -88,7 +92,7 @@ def workbook_path(tmp_path: Path) -> Path:
 def rows(path: Path, sheet: str) -> list[dict]:
     """Data rows of a sheet as header -> value."""
     values = list(openpyxl.load_workbook(path)[sheet].iter_rows(values_only=True))
-    return [dict(zip(values[0], row)) for row in values[1:]]
+    return [dict(zip(values[0], row, strict=True)) for row in values[1:]]
 
 
 def test_file_name_and_sheets(workbook_path: Path):
@@ -103,7 +107,7 @@ def test_every_sheet_has_source_and_blank_decision_columns_near_the_left(workboo
         header = [cell.value for cell in book[name][1]]
         assert {"Tệp nguồn", "Dòng"} <= set(header), name
         start = header.index(DECISION_HEADERS[0])
-        assert header[start:start + 4] == DECISION_HEADERS, name
+        assert header[start : start + 4] == DECISION_HEADERS, name
         assert start == header.index("Dòng") + 1, name
         for row in rows(workbook_path, name):
             assert row["Tệp nguồn"] and row["Dòng"], name
@@ -175,7 +179,8 @@ def test_only_open_cases_are_listed(workbook_path: Path):
     assert [(r["Dòng"], r["Họ và tên (phiếu tiêm)"]) for r in unmatched] == [(3, DDE)]  # row 4 settled by people
     corrections = rows(workbook_path, "Đề xuất sửa")
     assert [(r["Dòng"], r["Trường"], r["Xử lý"]) for r in corrections] == [
-        (5, "Ngày sinh", "Cần xác nhận"), (5, "Họ và tên", "Đã sửa tự động")
+        (5, "Ngày sinh", "Cần xác nhận"),
+        (5, "Họ và tên", "Đã sửa tự động"),
     ]  # the confirmed gender correction of row 6 is settled
 
 

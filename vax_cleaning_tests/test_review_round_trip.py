@@ -38,8 +38,11 @@ def round_trip(tmp_path_factory: pytest.TempPathFactory):
     landing, database, exported = root / "landing", root / "warehouse.duckdb", root / "review_exports"
     generate_landing_folder(landing, persons=3000, provinces=PROVINCES, seed=11)
     with dg.instance_for_test() as instance:
+
         def run():
-            outcome = run_provinces(instance=instance, data_dir=str(landing), duckdb_path=str(database), run_date=RUN_DATE)
+            outcome = run_provinces(
+                instance=instance, data_dir=str(landing), duckdb_path=str(database), run_date=RUN_DATE
+            )
             assert outcome.succeeded, outcome
 
         run()
@@ -56,10 +59,13 @@ def round_trip(tmp_path_factory: pytest.TempPathFactory):
 
 def test_every_decided_record_carries_the_decision(round_trip):
     _, database, _, _, _, _, _ = round_trip
-    applied = read(database, """
+    applied = read(
+        database,
+        """
         SELECT r.decision, r.person_id AS decided_person, m.match_status, m.person_id, m.decided_by
         FROM review_decisions r JOIN matched_records m USING (source_file, source_row)
-        WHERE r.outcome = 'applied'""")
+        WHERE r.outcome = 'applied'""",
+    )
     assert applied.height > 0
     links = applied.filter(pl.col("decision") == "link")
     assert links.filter(pl.col("match_status").is_in(["verified", "corrected", "duplicate"]).not_()).is_empty()

@@ -78,7 +78,9 @@ class PageWatcher:
         self.console_errors: list[str] = []
         self.responses: list = []
         page.on("pageerror", lambda error: self.page_errors.append(str(error)))
-        page.on("console", lambda message: self.console_errors.append(message.text) if message.type == "error" else None)
+        page.on(
+            "console", lambda message: self.console_errors.append(message.text) if message.type == "error" else None
+        )
         page.on("response", lambda response: self.responses.append(response) if "/graphql" in response.url else None)
 
     def graphql_problems(self) -> list[str]:

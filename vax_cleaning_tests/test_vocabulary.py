@@ -29,9 +29,13 @@ def readme_block(name: str) -> str:
     return blocks[0]
 
 
-@pytest.mark.parametrize(("block", "render"), [("rules", rule_table_markdown), ("correction-rules", correction_rules_markdown)])
+@pytest.mark.parametrize(
+    ("block", "render"), [("rules", rule_table_markdown), ("correction-rules", correction_rules_markdown)]
+)
 def test_readme_renders_the_vocabulary(block, render):
-    assert readme_block(block) == render(), f"README out of date: paste vocabulary.{render.__name__}() into the {block} block"
+    assert readme_block(block) == render(), (
+        f"README out of date: paste vocabulary.{render.__name__}() into the {block} block"
+    )
 
 
 def test_every_review_and_unmatched_rule_has_a_handler():

@@ -25,23 +25,29 @@ INSTANCE_YAML = ROOT / "dagster_home" / "dagster.yaml"
 CHROMIUM = Path("/usr/bin/chromium")
 """Debian's chromium (apt-get install chromium); Playwright never downloads a browser of its own here."""
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 ERROR_PHRASES = (
     # What the Dagster UI (dagster_webserver/webapp) renders when something breaks, checked against its bundle:
-    "Something went wrong",                      # top-level React error boundary
+    "Something went wrong",  # top-level React error boundary
     "Application error: a client-side exception",  # Next.js crash page
-    "An unexpected error occurred",              # non-ideal states (graphs, ops, runs list)
-    "An error occurred",                         # partition / asset non-ideal states and dialogs
+    "An unexpected error occurred",  # non-ideal states (graphs, ops, runs list)
+    "An error occurred",  # partition / asset non-ideal states and dialogs
     "Unexpected error",
-    "GraphQL Error",                             # "GraphQL Error - see console for details"
-    "Network error",                             # webserver unreachable / 5xx
-    "Stack Trace:",                              # PythonErrorInfo: a Python exception shown on the page
-    "Python error",                              # dialog title for a PythonError
-    "failed to load",                            # "Code location ... failed to load due to errors."
-    "Error loading",                             # "Error loading code location", "... asset selection", ...
+    "GraphQL Error",  # "GraphQL Error - see console for details"
+    "Network error",  # webserver unreachable / 5xx
+    "Stack Trace:",  # PythonErrorInfo: a Python exception shown on the page
+    "Python error",  # dialog title for a PythonError
+    "failed to load",  # "Code location ... failed to load due to errors."
+    "Error loading",  # "Error loading code location", "... asset selection", ...
     "Could not load",
     "Unable to load",
 )
@@ -49,8 +55,8 @@ ERROR_PHRASES = (
 
 MISSING_PHRASES = (
     # What it renders when the thing asked for is not there (a code location that failed to load shows these, not an error).
-    "Empty graph",                                      # global lineage without assets
-    "There are no matching materialized assets",        # asset page of an unknown key
+    "Empty graph",  # global lineage without assets
+    "There are no matching materialized assets",  # asset page of an unknown key
     "No assets were found",
     "No run found",
 )
@@ -72,8 +78,10 @@ def page_error_phrases(text: str) -> list[str]:
 def graphql(url: str, query: str, variables: dict | None = None, timeout: float = 30) -> dict:
     """POST one query to the webserver's /graphql; returns `data`, raising on transport or GraphQL errors."""
     request = urllib.request.Request(
-        f"{url}/graphql", data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-        headers={"Content-Type": "application/json"}, method="POST",
+        f"{url}/graphql",
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         body = json.load(response)
@@ -143,7 +151,9 @@ def run_failure_summary(url: str, run_id: str, limit: int = 4000) -> str:
     for event in logs.get("events", []):
         if "Failure" in event["__typename"] or "Error" in event["__typename"]:
             error = event.get("error") or {}
-            lines.append(f"{event['__typename']} {event.get('stepKey') or ''}: {event.get('message')} {error.get('message', '')}")
+            lines.append(
+                f"{event['__typename']} {event.get('stepKey') or ''}: {event.get('message')} {error.get('message', '')}"
+            )
     return "\n".join(lines)[-limit:] or "(no failure events)"
 
 
@@ -225,7 +235,11 @@ def dagster_dev(workdir: Path, data_dir: Path, duckdb_path: Path, deadline: floa
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
                 [DAGSTER, "dev", "-w", "workspace.yaml", "-p", str(port), "-h", "127.0.0.1"],
-                cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         try:

@@ -25,7 +25,7 @@ from vax_cleaning.generate.records import build_records, order_in_files
 from vax_cleaning.generate.writers import write_export, write_registry
 from vax_cleaning.reference import province_names
 
-__all__ = ["GenerationSummary", "IDENTITY_ERROR_RATES", "generate_landing_folder"]
+__all__ = ["IDENTITY_ERROR_RATES", "GenerationSummary", "generate_landing_folder"]
 
 OUTPUT_FOLDERS = ("exports", "registry", "reported", "ground_truth")
 """The sub-folders of the landing root this generator writes (and, with overwrite, replaces)."""
@@ -34,11 +34,19 @@ UNREPORTED_SHARE = (0.03, 0.08)
 """Range of the share of doses administered but never uploaded, per province (tallies)."""
 
 DOSE_TRUTH_SCHEMA: dict[str, pl.DataType] = {
-    "source_file": pl.String(), "source_row": pl.Int32(), "province_code": pl.String(),
-    "true_person_id": pl.String(), "true_person_key": pl.String(), "in_registry": pl.Boolean(),
-    "error_kinds": pl.List(pl.String()), "expected_rejection": pl.String(),
-    "duplicate_of_file": pl.String(), "duplicate_of_row": pl.Int32(),
-    "vaccine_code": pl.String(), "dose_number": pl.Int32(), "vaccination_date": pl.Date(),
+    "source_file": pl.String(),
+    "source_row": pl.Int32(),
+    "province_code": pl.String(),
+    "true_person_id": pl.String(),
+    "true_person_key": pl.String(),
+    "in_registry": pl.Boolean(),
+    "error_kinds": pl.List(pl.String()),
+    "expected_rejection": pl.String(),
+    "duplicate_of_file": pl.String(),
+    "duplicate_of_row": pl.Int32(),
+    "vaccine_code": pl.String(),
+    "dose_number": pl.Int32(),
+    "vaccination_date": pl.Date(),
 }
 """ground_truth/doses.parquet: one row per data record of every export file."""
 
@@ -75,10 +83,17 @@ def check_provinces(codes: list[str]) -> list[str]:
 
 
 def generate_landing_folder(
-    out_dir: Path, persons: int, provinces: list[str], seed: int = 0,
-    snapshot_date: date = date(2022, 6, 15), today: date = date(2022, 6, 20),
-    registry_format: str = "parquet", error_rates: Mapping[str, float] | None = None,
-    duplicate_rate: float = DUPLICATE_RATE, garbage_rate: float = GARBAGE_RATE, overwrite: bool = False,
+    out_dir: Path,
+    persons: int,
+    provinces: list[str],
+    seed: int = 0,
+    snapshot_date: date = date(2022, 6, 15),
+    today: date = date(2022, 6, 20),
+    registry_format: str = "parquet",
+    error_rates: Mapping[str, float] | None = None,
+    duplicate_rate: float = DUPLICATE_RATE,
+    garbage_rate: float = GARBAGE_RATE,
+    overwrite: bool = False,
 ) -> GenerationSummary:
     """Write exports/, registry/<snapshot_date>/, reported/ and ground_truth/ under out_dir."""
     out_dir = Path(out_dir)
@@ -86,7 +101,10 @@ def generate_landing_folder(
     prepare_out_dir(out_dir, overwrite)
     rates = {**IDENTITY_ERROR_RATES, **(error_rates or {})}
     people = build_population(
-        stage_rng(seed, 1), persons, codes, snapshot_date,
+        stage_rng(seed, 1),
+        persons,
+        codes,
+        snapshot_date,
         PopulationParams(absent_share=rates["not_in_registry"]),
     )
     doses = generate_doses(stage_rng(seed, 2), people, today)
@@ -110,8 +128,10 @@ def prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
     """Refuse to mix two generations (stale files would contradict the ground truth) unless told to replace."""
     existing = [out_dir / name for name in OUTPUT_FOLDERS if (out_dir / name).exists()]
     if existing and not overwrite:
-        raise FileExistsError(f"{out_dir} already holds generated data ({', '.join(p.name for p in existing)}); "
-                              "pass overwrite=True to replace it")
+        raise FileExistsError(
+            f"{out_dir} already holds generated data ({', '.join(p.name for p in existing)}); "
+            "pass overwrite=True to replace it"
+        )
     for folder in existing:
         shutil.rmtree(folder)
 
@@ -124,18 +144,24 @@ def generate_doses(rng: np.random.Generator, people: pl.DataFrame, today: date) 
 
 
 def assemble(
-    rng: np.random.Generator, originals: pl.DataFrame, duplicates: pl.DataFrame, garbage: pl.DataFrame,
+    rng: np.random.Generator,
+    originals: pl.DataFrame,
+    duplicates: pl.DataFrame,
+    garbage: pl.DataFrame,
     files: pl.DataFrame,
 ) -> pl.DataFrame:
     """All records placed in their files and numbered; numeric-ID xlsx files lose leading zeros."""
     records = pl.concat([originals, duplicates, garbage.select(originals.columns)]).drop("fmt", "ids_as_numbers")
     records = records.join(files, on="file_id", how="left", maintain_order="left")
     lost_zero = (
-        pl.col("ids_as_numbers") & pl.col("id_text").str.contains(r"^0\d+$").fill_null(False)
-        & pl.col("expected_rejection").is_null() & ~pl.col("error_kinds").list.contains("lost_leading_zero")
+        pl.col("ids_as_numbers")
+        & pl.col("id_text").str.contains(r"^0\d+$").fill_null(False)
+        & pl.col("expected_rejection").is_null()
+        & ~pl.col("error_kinds").list.contains("lost_leading_zero")
     )
     records = records.with_columns(
-        error_kinds=pl.when(lost_zero).then(pl.col("error_kinds").list.concat(pl.lit(["lost_leading_zero"])))
+        error_kinds=pl.when(lost_zero)
+        .then(pl.col("error_kinds").list.concat(pl.lit(["lost_leading_zero"])))
         .otherwise("error_kinds"),
     )
     return order_in_files(rng, records)
@@ -158,14 +184,26 @@ def write_tallies(rng: np.random.Generator, originals: pl.DataFrame, codes: list
 
 def dose_truth(records: pl.DataFrame) -> pl.DataFrame:
     """ground_truth/doses: identity of each record, its errors, its expected rejection, its original."""
-    originals = records.select(
-        duplicate_of="rec_id", duplicate_of_file="source_file", duplicate_of_row="source_row"
+    originals = records.select(duplicate_of="rec_id", duplicate_of_file="source_file", duplicate_of_row="source_row")
+    return (
+        records.join(originals, on="duplicate_of", how="left", maintain_order="left")
+        .select(
+            "source_file",
+            "source_row",
+            "province_code",
+            "true_person_id",
+            pl.col("person_key").alias("true_person_key"),
+            "in_registry",
+            "error_kinds",
+            "expected_rejection",
+            "duplicate_of_file",
+            "duplicate_of_row",
+            "vaccine_code",
+            "dose_number",
+            "vaccination_date",
+        )
+        .cast(DOSE_TRUTH_SCHEMA)
     )
-    return records.join(originals, on="duplicate_of", how="left", maintain_order="left").select(
-        "source_file", "source_row", "province_code", "true_person_id",
-        pl.col("person_key").alias("true_person_key"), "in_registry", "error_kinds", "expected_rejection",
-        "duplicate_of_file", "duplicate_of_row", "vaccine_code", "dose_number", "vaccination_date",
-    ).cast(DOSE_TRUTH_SCHEMA)
 
 
 def write_ground_truth(records: pl.DataFrame, people: pl.DataFrame, folder: Path) -> None:

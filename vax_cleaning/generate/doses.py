@@ -15,8 +15,15 @@ CAMPAIGN_DAY0 = np.datetime64(CAMPAIGN_START, "D")
 """Day 0 of all day offsets in this module."""
 
 PRIMARY_VACCINE_SHARES: dict[str, float] = {
-    "AZ": 0.38, "PF": 0.25, "SP": 0.18, "MD": 0.12, "AB": 0.03, "SV": 0.015, "HV": 0.01,
-    "JJ": 0.01, "CX": 0.005,
+    "AZ": 0.38,
+    "PF": 0.25,
+    "SP": 0.18,
+    "MD": 0.12,
+    "AB": 0.03,
+    "SV": 0.015,
+    "HV": 0.01,
+    "JJ": 0.01,
+    "CX": 0.005,
 }
 """Vaccine of the first dose, adults (AstraZeneca and Sinopharm came first in Vietnam)."""
 
@@ -32,14 +39,31 @@ PLANNED_DOSES: dict[int, float] = {1: 0.10, 2: 0.45, 3: 0.37, 4: 0.08}
 MIXED_SECOND_DOSE_SHARE = 0.04
 """Primary series finished with another vaccine (AZ then Pfizer, in 2021)."""
 
-EXTRA_GAP_DAYS: dict[str, int] = {"AZ": 56, "PF": 20, "MD": 20, "SP": 14, "SV": 10, "AB": 7, "HV": 10, "JJ": 0, "CX": 10}
+EXTRA_GAP_DAYS: dict[str, int] = {
+    "AZ": 56,
+    "PF": 20,
+    "MD": 20,
+    "SP": 14,
+    "SV": 10,
+    "AB": 7,
+    "HV": 10,
+    "JJ": 0,
+    "CX": 10,
+}
 """Spread beyond min_interval_days between primary doses (AZ's second dose came 4-12 weeks later)."""
 
 BOOSTER_START = date(2021, 11, 20)
 FOURTH_DOSE_START = date(2022, 4, 20)
 LOT_PREFIX: dict[str, str] = {
-    "AZ": "ABV", "PF": "FK", "MD": "30", "SP": "2021", "SV": "II", "AB": "AB", "HV": "HV",
-    "JJ": "XD", "CX": "CX",
+    "AZ": "ABV",
+    "PF": "FK",
+    "MD": "30",
+    "SP": "2021",
+    "SV": "II",
+    "AB": "AB",
+    "HV": "HV",
+    "JJ": "XD",
+    "CX": "CX",
 }
 """Lot number prefixes, by vaccine, so lots look like the ones printed on vials."""
 
@@ -90,8 +114,12 @@ def vaccine_matrix(
 
 
 def dose_days(
-    rng: np.random.Generator, first: np.ndarray, vaccine: np.ndarray, primary_doses: np.ndarray,
-    min_interval: np.ndarray, extra_gap: np.ndarray,
+    rng: np.random.Generator,
+    first: np.ndarray,
+    vaccine: np.ndarray,
+    primary_doses: np.ndarray,
+    min_interval: np.ndarray,
+    extra_gap: np.ndarray,
 ) -> np.ndarray:
     """Day of each dose position, respecting min_interval_days and the booster campaign dates."""
     n = len(first)
@@ -109,9 +137,7 @@ def dose_days(
     return days
 
 
-def build_doses(
-    rng: np.random.Generator, vaccinated: pl.DataFrame, today: date
-) -> pl.DataFrame:
+def build_doses(rng: np.random.Generator, vaccinated: pl.DataFrame, today: date) -> pl.DataFrame:
     """One row per dose actually given: person_row, province_code, vaccine_code, dose_number, vaccination_date."""
     table = vaccines()
     codes = table["code"].to_list()
@@ -126,13 +152,16 @@ def build_doses(
     planned = np.array(list(PLANNED_DOSES))[rng.choice(len(PLANNED_DOSES), n, p=list(PLANNED_DOSES.values()))]
     given = (np.arange(MAX_DOSES)[None, :] < planned[:, None]) & (days <= today_day)
     person_index, position = np.nonzero(given)
-    return pl.DataFrame({
-        "person_row": vaccinated["person_row"].to_numpy()[person_index],
-        "province_code": vaccinated["vacc_province"].to_numpy()[person_index],
-        "vaccine_code": np.array(codes, dtype=object)[vaccine[person_index, position]],
-        "dose_number": (position + 1).astype(np.int32),
-        "vaccination_date": CAMPAIGN_DAY0 + days[person_index, position].astype("timedelta64[D]"),
-    }, schema_overrides={"province_code": pl.String, "vaccine_code": pl.String})
+    return pl.DataFrame(
+        {
+            "person_row": vaccinated["person_row"].to_numpy()[person_index],
+            "province_code": vaccinated["vacc_province"].to_numpy()[person_index],
+            "vaccine_code": np.array(codes, dtype=object)[vaccine[person_index, position]],
+            "dose_number": (position + 1).astype(np.int32),
+            "vaccination_date": CAMPAIGN_DAY0 + days[person_index, position].astype("timedelta64[D]"),
+        },
+        schema_overrides={"province_code": pl.String, "vaccine_code": pl.String},
+    )
 
 
 def site_names(rng: np.random.Generator, province_code: str, n_sites: int) -> list[str]:
@@ -142,7 +171,8 @@ def site_names(rng: np.random.Generator, province_code: str, n_sites: int) -> li
     while len(result) < n_sites:
         pattern = names.SITE_PATTERNS[rng.integers(len(names.SITE_PATTERNS))]
         name = pattern.format(
-            commune_kind="Phường" if urban else "Xã", district_kind="Quận" if urban else "Huyện",
+            commune_kind="Phường" if urban else "Xã",
+            district_kind="Quận" if urban else "Huyện",
             commune=names.COMMUNES[rng.integers(len(names.COMMUNES))],
             district=names.DISTRICTS[rng.integers(len(names.DISTRICTS))],
         )

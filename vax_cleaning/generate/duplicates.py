@@ -22,8 +22,10 @@ DUPLICATE_VARIANTS: dict[str, float] = {"exact": 0.65, "name_upper": 0.20, "vacc
 def target_files(rng: np.random.Generator, source: np.ndarray, specs: list[FileSpec]) -> np.ndarray:
     """File of each duplicate: same file, another file of the province, or another province's file."""
     province_of = np.array([s.province_code for s in specs], dtype=object)
-    by_province = {code: np.array([s.file_id for s in specs if s.province_code == code])
-                   for code in dict.fromkeys(province_of.tolist())}
+    by_province = {
+        code: np.array([s.file_id for s in specs if s.province_code == code])
+        for code in dict.fromkeys(province_of.tolist())
+    }
     codes = list(by_province)
     placement = rng.choice(3, len(source), p=list(DUPLICATE_PLACEMENT.values()))
     source_province = province_of[source]

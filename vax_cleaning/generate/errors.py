@@ -8,7 +8,11 @@ import numpy as np
 import polars as pl
 
 from vax_cleaning.generate.text import (
-    by_vocabulary, flip_tone_style, has_diacritics, strip_diacritics, tone_style_ambiguous,
+    by_vocabulary,
+    flip_tone_style,
+    has_diacritics,
+    strip_diacritics,
+    tone_style_ambiguous,
 )
 
 IDENTITY_ERROR_RATES: dict[str, float] = {
@@ -43,11 +47,24 @@ records carry it as a second kind of another field. Duplicates copy their origin
 `case_spacing` when re-typed in capitals)."""
 
 ERROR_FIELD: dict[str, str] = {
-    "no_diacritics": "name", "partial_diacritics": "name", "tone_placement": "name",
-    "case_spacing": "name", "name_typo": "name", "missing_middle_name": "name",
-    "day_month_swap": "dob", "wrong_birth_year": "dob", "placeholder_dob": "dob", "year_only_dob": "dob",
-    "id_digit_typo": "id", "id_transposition": "id", "id_punctuation": "id", "old_id_instead": "id",
-    "lost_leading_zero": "id", "scientific_notation": "id", "blank_id": "id", "relative_id": "id",
+    "no_diacritics": "name",
+    "partial_diacritics": "name",
+    "tone_placement": "name",
+    "case_spacing": "name",
+    "name_typo": "name",
+    "missing_middle_name": "name",
+    "day_month_swap": "dob",
+    "wrong_birth_year": "dob",
+    "placeholder_dob": "dob",
+    "year_only_dob": "dob",
+    "id_digit_typo": "id",
+    "id_transposition": "id",
+    "id_punctuation": "id",
+    "old_id_instead": "id",
+    "lost_leading_zero": "id",
+    "scientific_notation": "id",
+    "blank_id": "id",
+    "relative_id": "id",
     "not_in_registry": "person",
 }
 """The field each kind damages; a record never gets two kinds of the same field."""
@@ -108,7 +125,9 @@ def pick(rng: np.random.Generator, pool: np.ndarray, count: int) -> np.ndarray:
 
 
 def choose_error_kinds(
-    rng: np.random.Generator, eligible: dict[str, np.ndarray], rates: Mapping[str, float],
+    rng: np.random.Generator,
+    eligible: dict[str, np.ndarray],
+    rates: Mapping[str, float],
     combined_share: float = COMBINED_ERROR_SHARE,
 ) -> dict[str, np.ndarray]:
     """Per kind, a mask of the records that get it: exact shares, scarce kinds served first."""
@@ -133,18 +152,14 @@ def choose_error_kinds(
     return chosen
 
 
-def patch(
-    frame: pl.DataFrame, mask: np.ndarray, compute: Callable[[pl.DataFrame], dict[str, pl.Expr]]
-) -> pl.DataFrame:
+def patch(frame: pl.DataFrame, mask: np.ndarray, compute: Callable[[pl.DataFrame], dict[str, pl.Expr]]) -> pl.DataFrame:
     """Recompute some columns on the masked rows only (errors touch ~1% of rows each)."""
     rows = np.flatnonzero(mask)
     if len(rows) == 0:
         return frame
     sub = frame[rows]
     new = sub.select(**compute(sub))
-    return frame.with_columns(
-        frame[c].clone().scatter(rows, new[c].cast(frame[c].dtype)) for c in new.columns
-    )
+    return frame.with_columns(frame[c].clone().scatter(rows, new[c].cast(frame[c].dtype)) for c in new.columns)
 
 
 def typo(text: pl.Expr, position: pl.Expr, letter: pl.Expr, operation: pl.Expr) -> pl.Expr:
@@ -152,8 +167,10 @@ def typo(text: pl.Expr, position: pl.Expr, letter: pl.Expr, operation: pl.Expr) 
     head, char, tail = text.str.slice(0, position), text.str.slice(position, 1), text.str.slice(position + 1)
     doubled = head + char + char + tail
     result = (
-        pl.when(operation == 0).then(head + letter + tail)
-        .when((operation == 1) & (text.str.len_chars() >= 3)).then(head + tail)
+        pl.when(operation == 0)
+        .then(head + letter + tail)
+        .when((operation == 1) & (text.str.len_chars() >= 3))
+        .then(head + tail)
         .otherwise(doubled)
     )
     return pl.when(result == text).then(doubled).otherwise(result)
@@ -161,6 +178,7 @@ def typo(text: pl.Expr, position: pl.Expr, letter: pl.Expr, operation: pl.Expr) 
 
 def name_typo(rng: np.random.Generator) -> Callable[[pl.DataFrame], dict[str, pl.Expr]]:
     """Typo in the given name (mostly) or the family name."""
+
     def compute(sub: pl.DataFrame) -> dict[str, pl.Expr]:
         k = len(sub)
         in_given = pl.lit(pl.Series(rng.random(k) < 0.7))
@@ -173,6 +191,7 @@ def name_typo(rng: np.random.Generator) -> Callable[[pl.DataFrame], dict[str, pl
             "given": pl.when(in_given).then(changed).otherwise("given"),
             "family": pl.when(in_given).then("family").otherwise(changed),
         }
+
     return compute
 
 
@@ -185,18 +204,26 @@ def partial_diacritics(rng: np.random.Generator) -> Callable[[pl.DataFrame], dic
         target = np.argmax(accented * rng.random(accented.shape), axis=1)
         which = pl.lit(pl.Series(target))
         return {c: pl.when(which == i).then(strip_diacritics(pl.col(c))).otherwise(c) for i, c in enumerate(parts)}
+
     return compute
 
 
 def case_spacing(rng: np.random.Generator) -> Callable[[pl.DataFrame], dict[str, pl.Expr]]:
     """UPPER case (most common), lower case, doubled inner spaces or outer spaces."""
+
     def compute(sub: pl.DataFrame) -> dict[str, pl.Expr]:
         variant = pl.lit(pl.Series(rng.choice(4, len(sub), p=[0.45, 0.15, 0.2, 0.2])))
         name = pl.col("full_name")
-        return {"full_name": pl.when(variant == 0).then(name.str.to_uppercase())
-                .when(variant == 1).then(name.str.to_lowercase())
-                .when(variant == 2).then(name.str.replace_all(" ", "  ", literal=True))
-                .otherwise(pl.lit(" ") + name + pl.lit("  "))}
+        return {
+            "full_name": pl.when(variant == 0)
+            .then(name.str.to_uppercase())
+            .when(variant == 1)
+            .then(name.str.to_lowercase())
+            .when(variant == 2)
+            .then(name.str.replace_all(" ", "  ", literal=True))
+            .otherwise(pl.lit(" ") + name + pl.lit("  "))
+        }
+
     return compute
 
 
@@ -205,8 +232,11 @@ def apply_name_errors(rng: np.random.Generator, records: pl.DataFrame, chosen: d
     strip_all = lambda sub: {c: strip_diacritics(pl.col(c)) for c in ("family", "middle", "given")}  # noqa: E731
     records = patch(records, chosen["no_diacritics"], strip_all)
     records = patch(records, chosen["partial_diacritics"], partial_diacritics(rng))
-    records = patch(records, chosen["tone_placement"], lambda sub: {
-        "middle": flip_tone_style(pl.col("middle")), "given": flip_tone_style(pl.col("given"))})
+    records = patch(
+        records,
+        chosen["tone_placement"],
+        lambda sub: {"middle": flip_tone_style(pl.col("middle")), "given": flip_tone_style(pl.col("given"))},
+    )
     records = patch(records, chosen["name_typo"], name_typo(rng))
     records = patch(records, chosen["missing_middle_name"], lambda sub: {"middle": pl.lit("")})
     records = records.with_columns(full_name=assemble_name())
@@ -220,6 +250,7 @@ def assemble_name() -> pl.Expr:
 
 def wrong_year(rng: np.random.Generator) -> Callable[[pl.DataFrame], dict[str, pl.Expr]]:
     """Birth year off by 1..10 (down if up would be in the future); 29 Feb becomes 28 Feb."""
+
     def compute(sub: pl.DataFrame) -> dict[str, pl.Expr]:
         k = len(sub)
         delta = pl.lit(pl.Series(rng.integers(1, 11, k) * rng.choice([-1, 1], k)))
@@ -227,17 +258,24 @@ def wrong_year(rng: np.random.Generator) -> Callable[[pl.DataFrame], dict[str, p
         year = pl.when(year > 2010).then(pl.col("birth_year") - delta.abs()).otherwise(year)
         leap_day = (pl.col("birth_month") == 2) & (pl.col("birth_day") == 29)
         return {"birth_year": year, "birth_day": pl.when(leap_day).then(28).otherwise("birth_day")}
+
     return compute
 
 
 def apply_dob_errors(rng: np.random.Generator, records: pl.DataFrame, chosen: dict[str, np.ndarray]) -> pl.DataFrame:
     """Damage the written birth date."""
-    records = patch(records, chosen["day_month_swap"], lambda sub: {
-        "birth_month": pl.col("birth_day"), "birth_day": pl.col("birth_month")})
+    records = patch(
+        records,
+        chosen["day_month_swap"],
+        lambda sub: {"birth_month": pl.col("birth_day"), "birth_day": pl.col("birth_month")},
+    )
     records = patch(records, chosen["wrong_birth_year"], wrong_year(rng))
     records = patch(records, chosen["placeholder_dob"], lambda sub: {"birth_month": pl.lit(1), "birth_day": pl.lit(1)})
-    return patch(records, chosen["year_only_dob"], lambda sub: {
-        "birth_month": pl.lit(None, pl.Int32), "birth_day": pl.lit(None, pl.Int32)})
+    return patch(
+        records,
+        chosen["year_only_dob"],
+        lambda sub: {"birth_month": pl.lit(None, pl.Int32), "birth_day": pl.lit(None, pl.Int32)},
+    )
 
 
 def digit_matrix(ids: pl.Series) -> np.ndarray:
@@ -252,16 +290,19 @@ def from_digits(digits: np.ndarray) -> pl.Series:
 
 def digit_typo(rng: np.random.Generator) -> Callable[[pl.DataFrame], dict[str, pl.Expr]]:
     """One digit of the ID replaced by another."""
+
     def compute(sub: pl.DataFrame) -> dict[str, pl.Expr]:
         digits = digit_matrix(sub["id_text"])
         rows, position = np.arange(len(sub)), rng.integers(0, 12, len(sub))
         digits[rows, position] = (digits[rows, position] + rng.integers(1, 10, len(sub))) % 10
         return {"id_text": pl.lit(from_digits(digits))}
+
     return compute
 
 
 def transposition(rng: np.random.Generator) -> Callable[[pl.DataFrame], dict[str, pl.Expr]]:
     """Two adjacent, different digits of the ID swapped."""
+
     def compute(sub: pl.DataFrame) -> dict[str, pl.Expr]:
         digits = digit_matrix(sub["id_text"])
         differs = digits[:, :-1] != digits[:, 1:]
@@ -271,16 +312,19 @@ def transposition(rng: np.random.Generator) -> Callable[[pl.DataFrame], dict[str
         digits[rows, position] = digits[rows, position + 1]
         digits[rows, position + 1] = left
         return {"id_text": pl.lit(from_digits(digits))}
+
     return compute
 
 
 def punctuation(rng: np.random.Generator) -> Callable[[pl.DataFrame], dict[str, pl.Expr]]:
     """'079 123 456 789' or '079.123.456.789'."""
+
     def compute(sub: pl.DataFrame) -> dict[str, pl.Expr]:
         separator = pl.lit(pl.Series(np.where(rng.random(len(sub)) < 0.6, " ", "."), dtype=pl.String))
         text = pl.col("id_text")
         groups = [text.str.slice(i, 3) for i in (0, 3, 6, 9)]
         return {"id_text": pl.concat_str([groups[0], separator, groups[1], separator, groups[2], separator, groups[3]])}
+
     return compute
 
 
@@ -301,7 +345,9 @@ def apply_id_errors(rng: np.random.Generator, records: pl.DataFrame, chosen: dic
     records = patch(records, chosen["id_transposition"], transposition(rng))
     records = patch(records, chosen["id_punctuation"], punctuation(rng))
     records = patch(records, chosen["old_id_instead"], lambda sub: {"id_text": pl.col("old_id")})
-    records = patch(records, chosen["lost_leading_zero"], lambda sub: {"id_text": pl.col("id_text").str.strip_chars_start("0")})
+    records = patch(
+        records, chosen["lost_leading_zero"], lambda sub: {"id_text": pl.col("id_text").str.strip_chars_start("0")}
+    )
     records = patch(records, chosen["scientific_notation"], scientific)
     records = patch(records, chosen["blank_id"], lambda sub: {"id_text": pl.lit(None, pl.String)})
     return patch(records, chosen["relative_id"], lambda sub: {"id_text": pl.col("relative_person_id")})
@@ -328,8 +374,11 @@ def kinds_lists(chosen: dict[str, np.ndarray]) -> pl.Series:
     for position, kind in enumerate(kinds):
         bits |= chosen[kind].astype(np.int64) << position
     combinations = np.unique(bits)
-    lookup = pl.DataFrame({
-        "bits": combinations,
-        "error_kinds": [[k for i, k in enumerate(kinds) if c >> i & 1] for c in combinations.tolist()],
-    }, schema={"bits": pl.Int64, "error_kinds": pl.List(pl.String)})
+    lookup = pl.DataFrame(
+        {
+            "bits": combinations,
+            "error_kinds": [[k for i, k in enumerate(kinds) if c >> i & 1] for c in combinations.tolist()],
+        },
+        schema={"bits": pl.Int64, "error_kinds": pl.List(pl.String)},
+    )
     return pl.DataFrame({"bits": bits}).join(lookup, on="bits", how="left", maintain_order="left")["error_kinds"]

@@ -50,12 +50,16 @@ def evaluate(landing: Path, database: Path) -> QualityReport:
         matched = conn.sql("""SELECT source_file, source_row, match_status, person_id,
                                      duplicate_of_file AS kept_file, duplicate_of_row AS kept_row FROM matched_records""").pl()
         ready = conn.sql("SELECT person_id, eligible FROM passport_ready").pl()
-    records = truth.filter(pl.col("expected_rejection").is_null()).join(
-        matched.cast({"source_row": pl.Int32, "kept_row": pl.Int32}), on=["source_file", "source_row"], how="left"
-    ).with_columns(
-        dose_group=pl.coalesce(
-            pl.format("{}#{}", "duplicate_of_file", pl.col("duplicate_of_row")),
-            pl.format("{}#{}", "source_file", pl.col("source_row")),
+    records = (
+        truth.filter(pl.col("expected_rejection").is_null())
+        .join(
+            matched.cast({"source_row": pl.Int32, "kept_row": pl.Int32}), on=["source_file", "source_row"], how="left"
+        )
+        .with_columns(
+            dose_group=pl.coalesce(
+                pl.format("{}#{}", "duplicate_of_file", pl.col("duplicate_of_row")),
+                pl.format("{}#{}", "source_file", pl.col("source_row")),
+            )
         )
     )
     metrics, counts = {}, {}
@@ -77,16 +81,19 @@ def _links(records: pl.DataFrame, metrics: dict, counts: dict) -> None:
     metrics["auto_link_recall"] = found / max(in_registry.height, 1)
     review = records.filter(pl.col("match_status") == MatchStatus.REVIEW.value).height
     metrics["review_rate"] = review / max(records.height, 1)
-    counts.update(accepted_records=records.height, auto_links=auto.height, wrong_auto_links=auto.height - correct,
-                  in_registry=in_registry.height, review=review,
-                  unmatched=records.filter(pl.col("match_status") == MatchStatus.UNMATCHED.value).height)
+    counts.update(
+        accepted_records=records.height,
+        auto_links=auto.height,
+        wrong_auto_links=auto.height - correct,
+        in_registry=in_registry.height,
+        review=review,
+        unmatched=records.filter(pl.col("match_status") == MatchStatus.UNMATCHED.value).height,
+    )
 
 
 def _duplicates(records: pl.DataFrame, metrics: dict, counts: dict) -> None:
     """A predicted duplicate is right when it and the copy it points to record the same real dose."""
-    group_of = records.select(
-        keeper_file="source_file", keeper_row="source_row", keeper_group="dose_group"
-    )
+    group_of = records.select(keeper_file="source_file", keeper_row="source_row", keeper_group="dose_group")
     predicted = records.filter(pl.col("match_status") == MatchStatus.DUPLICATE.value).join(
         group_of, left_on=["kept_file", "kept_row"], right_on=["keeper_file", "keeper_row"], how="left"
     )
@@ -100,8 +107,11 @@ def _duplicates(records: pl.DataFrame, metrics: dict, counts: dict) -> None:
 def _passport_precision(records: pl.DataFrame, ready: pl.DataFrame) -> tuple[float, int]:
     """Of the people the pipeline calls eligible, the share the true doses make eligible."""
     true_doses = records.filter(pl.col("in_registry") & pl.col("duplicate_of_file").is_null()).select(
-        person_id="true_person_id", match_status=pl.lit(MatchStatus.VERIFIED.value), vaccination_date="vaccination_date",
-        dose_number="dose_number", vaccine_code="vaccine_code",
+        person_id="true_person_id",
+        match_status=pl.lit(MatchStatus.VERIFIED.value),
+        vaccination_date="vaccination_date",
+        dose_number="dose_number",
+        vaccine_code="vaccine_code",
     )
     truly_eligible = passport_ready(true_doses).filter("eligible").select("person_id")
     predicted = ready.filter("eligible")
@@ -113,7 +123,9 @@ def _by_error_kind(records: pl.DataFrame) -> pl.DataFrame:
     """Per injected error kind: records, how they ended, and recall of the right person."""
     return (
         records.filter(pl.col("duplicate_of_file").is_null())
-        .with_columns(kind=pl.when(pl.col("error_kinds").list.len() == 0).then(pl.lit(["(clean)"])).otherwise("error_kinds"))
+        .with_columns(
+            kind=pl.when(pl.col("error_kinds").list.len() == 0).then(pl.lit(["(clean)"])).otherwise("error_kinds")
+        )
         .explode("kind")
         .group_by("kind")
         .agg(
@@ -122,7 +134,9 @@ def _by_error_kind(records: pl.DataFrame) -> pl.DataFrame:
                 status.value: (pl.col("match_status") == status.value).sum()
                 for status in (*LINKED_STATUSES, MatchStatus.REVIEW, MatchStatus.UNMATCHED)
             },
-            wrong_links=(pl.col("match_status").is_in(LINKED) & (pl.col("person_id") != pl.col("true_person_id").fill_null("-"))).sum(),
+            wrong_links=(
+                pl.col("match_status").is_in(LINKED) & (pl.col("person_id") != pl.col("true_person_id").fill_null("-"))
+            ).sum(),
             recall=(pl.col("match_status").is_in(FOUND) & (pl.col("person_id") == pl.col("true_person_id"))).sum()
             / pl.col("in_registry").sum().clip(lower_bound=1),
         )

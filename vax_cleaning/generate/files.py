@@ -9,8 +9,17 @@ import numpy as np
 import polars as pl
 
 CANONICAL_COLUMNS: tuple[str, ...] = (
-    "full_name", "date_of_birth", "gender", "id_number", "phone", "address",
-    "vaccine", "dose_number", "vaccination_date", "lot_number", "facility",
+    "full_name",
+    "date_of_birth",
+    "gender",
+    "id_number",
+    "phone",
+    "address",
+    "vaccine",
+    "dose_number",
+    "vaccination_date",
+    "lot_number",
+    "facility",
 )
 """The contract's dose export columns (section 2.1), in the usual order of real exports."""
 
@@ -30,10 +39,17 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 """Vietnamese headers allowed by the contract; the first is the most common."""
 
 SNAKE_HEADERS: dict[str, str] = {
-    "full_name": "ho_ten", "date_of_birth": "ngay_sinh", "gender": "gioi_tinh",
-    "id_number": "so_dinh_danh", "phone": "so_dien_thoai", "address": "dia_chi",
-    "vaccine": "vac_xin", "dose_number": "mui_so", "vaccination_date": "ngay_tiem",
-    "lot_number": "so_lo", "facility": "co_so_tiem",
+    "full_name": "ho_ten",
+    "date_of_birth": "ngay_sinh",
+    "gender": "gioi_tinh",
+    "id_number": "so_dinh_danh",
+    "phone": "so_dien_thoai",
+    "address": "dia_chi",
+    "vaccine": "vac_xin",
+    "dose_number": "mui_so",
+    "vaccination_date": "ngay_tiem",
+    "lot_number": "so_lo",
+    "facility": "co_so_tiem",
 }
 """ASCII headers some provincial systems export."""
 
@@ -41,8 +57,11 @@ DATE_FORMATS: tuple[str, ...] = ("%d/%m/%Y", "%-d/%-m/%Y", "%d-%m-%Y", "%d.%m.%Y
 """Date formats allowed by the contract (strftime spelling)."""
 
 EXCEL_DATE_FORMATS: dict[str, str] = {
-    "%d/%m/%Y": "dd/mm/yyyy", "%-d/%-m/%Y": "d/m/yyyy", "%d-%m-%Y": "dd-mm-yyyy",
-    "%d.%m.%Y": "dd.mm.yyyy", "%Y-%m-%d": "yyyy-mm-dd",
+    "%d/%m/%Y": "dd/mm/yyyy",
+    "%-d/%-m/%Y": "d/m/yyyy",
+    "%d-%m-%Y": "dd-mm-yyyy",
+    "%d.%m.%Y": "dd.mm.yyyy",
+    "%Y-%m-%d": "yyyy-mm-dd",
 }
 """Number formats shown by Excel for real date cells."""
 
@@ -112,17 +131,18 @@ def split_sizes(rng: np.random.Generator, total: int, parts: int) -> list[int]:
 
 def plan_sizes(rng: np.random.Generator, n: int) -> list[tuple[int, str]]:
     """(rows, format) per file of a province: a few small xlsx files, the rest csv."""
-    xlsx_rows = 0 if n < 400 else min(n // 5, max(int(round(XLSX_SHARE * n)), XLSX_MIN_ROWS))
+    xlsx_rows = 0 if n < 400 else min(n // 5, max(round(XLSX_SHARE * n), XLSX_MIN_ROWS))
     n_xlsx = int(np.ceil(xlsx_rows / XLSX_MAX_ROWS))
     csv_rows = n - xlsx_rows
-    n_csv = max(MIN_FILES, int(round(csv_rows / CSV_TARGET_ROWS))) if csv_rows >= 300 else 1
+    n_csv = max(MIN_FILES, round(csv_rows / CSV_TARGET_ROWS)) if csv_rows >= 300 else 1
     plan = [(s, "xlsx") for s in split_sizes(rng, xlsx_rows, n_xlsx)]
     plan += [(s, "csv") for s in split_sizes(rng, csv_rows, n_csv)]
     return [plan[i] for i in rng.permutation(len(plan)) if plan[i][0] > 0]
 
 
-def header_cells(rng: np.random.Generator, columns: tuple[str, ...], style: str, case: str,
-                 extra: str | None) -> tuple[str, ...]:
+def header_cells(
+    rng: np.random.Generator, columns: tuple[str, ...], style: str, case: str, extra: str | None
+) -> tuple[str, ...]:
     """Header row as the file's author typed it."""
     cells = []
     for column in columns:
@@ -176,7 +196,7 @@ def plan_files(rng: np.random.Generator, doses: pl.DataFrame) -> tuple[list[File
         rows = rows[np.lexsort((rng.random(len(rows)), day[rows], site[rows], batch))]
         start = 0
         for size, fmt in plan_sizes(rng, len(rows)):
-            part = rows[start:start + size]
+            part = rows[start : start + size]
             start += size
             file_of_dose[part] = len(chunks)
             chunks.append((code, fmt, day[part].min().astype(object), int(site[part[0]])))
@@ -204,22 +224,35 @@ def style_files(rng: np.random.Generator, chunks: list[tuple[str, str, date, int
             k += 1
         used.add(path)
         columns = column_order(rng, orders[i], extras[i])
-        specs.append(FileSpec(
-            file_id=i, province_code=code, path=path, fmt=fmt,
-            encoding=next(encodings) if fmt == "csv" else "xlsx",
-            columns=columns, headers=header_cells(rng, columns, header_styles[i], cases[i], extras[i]),
-            extra_column=extras[i], date_format=dates[i], gender_style=genders[i],
-            ids_as_numbers=ids_as_numbers, real_dates=real_dates, line_terminator=terminators[i],
-        ))
+        specs.append(
+            FileSpec(
+                file_id=i,
+                province_code=code,
+                path=path,
+                fmt=fmt,
+                encoding=next(encodings) if fmt == "csv" else "xlsx",
+                columns=columns,
+                headers=header_cells(rng, columns, header_styles[i], cases[i], extras[i]),
+                extra_column=extras[i],
+                date_format=dates[i],
+                gender_style=genders[i],
+                ids_as_numbers=ids_as_numbers,
+                real_dates=real_dates,
+                line_terminator=terminators[i],
+            )
+        )
     return specs
 
 
 def files_frame(specs: list[FileSpec]) -> pl.DataFrame:
     """File attributes as a table, to join onto records."""
-    return pl.DataFrame({
-        "file_id": [s.file_id for s in specs],
-        "source_file": [s.path for s in specs],
-        "file_province": [s.province_code for s in specs],
-        "fmt": [s.fmt for s in specs],
-        "ids_as_numbers": [s.ids_as_numbers for s in specs],
-    }, schema_overrides={"file_id": pl.Int32})
+    return pl.DataFrame(
+        {
+            "file_id": [s.file_id for s in specs],
+            "source_file": [s.path for s in specs],
+            "file_province": [s.province_code for s in specs],
+            "fmt": [s.fmt for s in specs],
+            "ids_as_numbers": [s.ids_as_numbers for s in specs],
+        },
+        schema_overrides={"file_id": pl.Int32},
+    )

@@ -45,19 +45,15 @@ class PopulationParams:
 
 def province_weights(codes: list[str]) -> np.ndarray:
     """Population-proportional probabilities for the given province codes."""
-    table = dict(zip(provinces()["code"], provinces()["population_2022_thousands"]))
+    table = dict(zip(provinces()["code"], provinces()["population_2022_thousands"], strict=True))
     weights = np.array([table[code] for code in codes], dtype=float)
     return weights / weights.sum()
 
 
-def draw_home_provinces(
-    rng: np.random.Generator, n: int, requested: list[str], foreign_share: float
-) -> np.ndarray:
+def draw_home_provinces(rng: np.random.Generator, n: int, requested: list[str], foreign_share: float) -> np.ndarray:
     """Home province per household: mostly requested ones, some registered elsewhere."""
     others = [code for code in provinces()["code"] if code not in requested]
-    home = np.array(requested, dtype=object)[
-        rng.choice(len(requested), n, p=province_weights(requested))
-    ]
+    home = np.array(requested, dtype=object)[rng.choice(len(requested), n, p=province_weights(requested))]
     if others:
         foreign = rng.random(n) < foreign_share
         home[foreign] = np.array(others, dtype=object)[
@@ -84,7 +80,7 @@ def draw_addresses(rng: np.random.Generator, home: np.ndarray) -> pl.Series:
 
 def draw_household_sizes(rng: np.random.Generator, n_people: int) -> np.ndarray:
     """Household sizes adding up to about n_people."""
-    sizes_, probabilities = zip(*HOUSEHOLD_SIZES.items())
+    sizes_, probabilities = zip(*HOUSEHOLD_SIZES.items(), strict=True)
     mean = float(np.dot(sizes_, probabilities))
     sizes = np.array(sizes_)[rng.choice(len(sizes_), int(n_people / mean * 1.1) + 10, p=probabilities)]
     return sizes[: int(np.searchsorted(np.cumsum(sizes), n_people)) + 1]
@@ -114,7 +110,10 @@ def draw_genders(rng: np.random.Generator, role: np.ndarray, household: np.ndarr
 
 
 def draw_ages(
-    rng: np.random.Generator, role: np.ndarray, household: np.ndarray, sizes: np.ndarray,
+    rng: np.random.Generator,
+    role: np.ndarray,
+    household: np.ndarray,
+    sizes: np.ndarray,
     male: np.ndarray,
 ) -> np.ndarray:
     """Age in years (float) at the snapshot, consistent within the household."""
@@ -141,8 +140,12 @@ def birth_dates(age: np.ndarray, reference: date) -> np.ndarray:
 
 
 def make_twins(
-    rng: np.random.Generator, dob: np.ndarray, role: np.ndarray, position: np.ndarray,
-    household: np.ndarray, share: float,
+    rng: np.random.Generator,
+    dob: np.ndarray,
+    role: np.ndarray,
+    position: np.ndarray,
+    household: np.ndarray,
+    share: float,
 ) -> np.ndarray:
     """Mark second children who are twins of the first child (same birth date); returns the mask."""
     first_child = (role == ROLE_CHILD) & (position == 2)
@@ -171,17 +174,13 @@ def draw_family_names(
     return family
 
 
-def draw_given_names(
-    rng: np.random.Generator, male: np.ndarray, twin: np.ndarray, middle: np.ndarray
-) -> np.ndarray:
+def draw_given_names(rng: np.random.Generator, male: np.ndarray, twin: np.ndarray, middle: np.ndarray) -> np.ndarray:
     """Given names by gender; never the same as the last middle word, nor as a twin's."""
     given = names.draw_by_gender(rng, male, names.MALE_GIVEN, names.FEMALE_GIVEN)
     last_middle = last_word(middle)
     twin_index = np.flatnonzero(twin)
     for _ in range(20):
-        clash = np.union1d(
-            np.flatnonzero(given == last_middle), twin_index[given[twin_index] == given[twin_index - 1]]
-        )
+        clash = np.union1d(np.flatnonzero(given == last_middle), twin_index[given[twin_index] == given[twin_index - 1]])
         if len(clash) == 0:
             break
         given[clash] = names.draw_by_gender(rng, male[clash], names.MALE_GIVEN, names.FEMALE_GIVEN)
@@ -230,9 +229,7 @@ def phone_numbers(rng: np.random.Generator, n: int) -> pl.Series:
     return pl.Series(codes).cast(pl.String).str.zfill(10)
 
 
-def choose_vaccinated(
-    rng: np.random.Generator, dob: np.ndarray, n_vaccinated: int
-) -> np.ndarray:
+def choose_vaccinated(rng: np.random.Generator, dob: np.ndarray, n_vaccinated: int) -> np.ndarray:
     """Pick exactly n_vaccinated people among those old enough (12+ when children's campaign began)."""
     eligible = np.flatnonzero(dob <= ELIGIBLE_BORN_BY)
     if len(eligible) < n_vaccinated:
@@ -247,9 +244,7 @@ def vaccination_provinces(
 ) -> np.ndarray:
     """Where each person got their doses: home if requested (mostly), else a requested province."""
     n = len(home)
-    where = np.array(requested, dtype=object)[
-        rng.choice(len(requested), n, p=province_weights(requested))
-    ]
+    where = np.array(requested, dtype=object)[rng.choice(len(requested), n, p=province_weights(requested))]
     at_home = np.isin(home, requested)
     where[at_home] = home[at_home]
     if len(requested) > 1:
@@ -263,12 +258,10 @@ def vaccination_provinces(
     return where
 
 
-def collision_clones(
-    rng: np.random.Generator, people: pl.DataFrame, share: float, n_vaccinated: int
-) -> pl.DataFrame:
+def collision_clones(rng: np.random.Generator, people: pl.DataFrame, share: float, n_vaccinated: int) -> pl.DataFrame:
     """Unrelated registry people with the same name, birth date and gender as a vaccinated person."""
     candidates = people.filter(pl.col("vaccinated") & pl.col("in_registry") & ~pl.col("dob_year_only"))
-    k = min(len(candidates), int(round(share * n_vaccinated)))
+    k = min(len(candidates), round(share * n_vaccinated))
     picked = candidates[np.sort(rng.choice(len(candidates), k, replace=False))]
     all_codes = provinces()["code"].to_list()
     new_home = np.array(all_codes, dtype=object)[rng.choice(len(all_codes), k, p=province_weights(all_codes))]
@@ -292,7 +285,10 @@ def person_keys() -> pl.Expr:
 
 
 def build_population(
-    rng: np.random.Generator, n_vaccinated: int, requested: list[str], reference: date,
+    rng: np.random.Generator,
+    n_vaccinated: int,
+    requested: list[str],
+    reference: date,
     params: PopulationParams = PopulationParams(),
 ) -> pl.DataFrame:
     """Every generated person with true identity, household, IDs, and vaccination/registry status."""
@@ -313,30 +309,33 @@ def build_population(
     vaccinated = choose_vaccinated(rng, dob, n_vaccinated)
     middle = names.draw_middle_names(rng, male, young)
     n = len(role)
-    people = pl.DataFrame({
-        "household": household.astype(np.int64),
-        "position": position.astype(np.int32),
-        "role": role.astype(np.int32),
-        "male": male,
-        "dob": dob,
-        "family": draw_family_names(rng, role, household, male),
-        "middle": middle,
-        "given": draw_given_names(rng, male, twin, middle),
-        "home_province": home[household],
-        "twin": twin,
-        "vaccinated": vaccinated,
-    }, schema_overrides={"family": pl.String, "middle": pl.String, "given": pl.String, "home_province": pl.String})
+    people = pl.DataFrame(
+        {
+            "household": household.astype(np.int64),
+            "position": position.astype(np.int32),
+            "role": role.astype(np.int32),
+            "male": male,
+            "dob": dob,
+            "family": draw_family_names(rng, role, household, male),
+            "middle": middle,
+            "given": draw_given_names(rng, male, twin, middle),
+            "home_province": home[household],
+            "twin": twin,
+            "vaccinated": vaccinated,
+        },
+        schema_overrides={"family": pl.String, "middle": pl.String, "given": pl.String, "home_province": pl.String},
+    )
     people = people.with_columns(
         address=draw_addresses(rng, home)[household],
         person_key=person_keys(),
         in_registry=~(pl.col("vaccinated") & pl.lit(pl.Series(rng.random(n) < params.absent_share))),
-        dob_year_only=pl.Series(
-            (birth_year < params.year_only_before) & (rng.random(n) < params.year_only_share)
+        dob_year_only=pl.Series((birth_year < params.year_only_before) & (rng.random(n) < params.year_only_share)),
+        vacc_province=pl.when("vaccinated").then(
+            pl.Series(
+                vaccination_provinces(rng, home[household], requested, params.cross_province_share),
+                dtype=pl.String,
+            )
         ),
-        vacc_province=pl.when("vaccinated").then(pl.Series(
-            vaccination_provinces(rng, home[household], requested, params.cross_province_share),
-            dtype=pl.String,
-        )),
         collides_with=pl.lit(None, pl.String),
     )
     people = pl.concat([people, collision_clones(rng, people, params.collision_share, n_vaccinated)])
@@ -367,7 +366,8 @@ def finish_identities(
     style[clone] = style[people["collides_with"].gather(clone).str.slice(1).cast(pl.Int64).to_numpy()]
     people = people.with_columns(
         person_key=person_keys(),
-        household=pl.when(pl.col("household") >= 0).then("household")
+        household=pl.when(pl.col("household") >= 0)
+        .then("household")
         .otherwise(pl.col("household").max() + pl.int_range(pl.len()) + 1),
         birth_province=pl.Series(birth_province, dtype=pl.String),
         card_id=cccd_numbers(rng, birth_province.astype(np.int64), people["male"].to_numpy(), birth_year),
@@ -378,10 +378,10 @@ def finish_identities(
     )
     people = people.with_columns(
         household_id=pl.format("H{}", pl.col("household").cast(pl.String).str.zfill(7)),
-        middle=pl.when("main_vowel_style").then(by_vocabulary(people["middle"], to_main_vowel_style))
+        middle=pl.when("main_vowel_style")
+        .then(by_vocabulary(people["middle"], to_main_vowel_style))
         .otherwise("middle"),
-        given=pl.when("main_vowel_style").then(by_vocabulary(people["given"], to_main_vowel_style))
-        .otherwise("given"),
+        given=pl.when("main_vowel_style").then(by_vocabulary(people["given"], to_main_vowel_style)).otherwise("given"),
         gender=pl.when("male").then(pl.lit("Nam")).otherwise(pl.lit("Nữ")),
         birth_year=pl.col("dob").dt.year().cast(pl.Int32),
         birth_month=pl.when(~pl.col("dob_year_only")).then(pl.col("dob").dt.month().cast(pl.Int32)),
@@ -390,7 +390,8 @@ def finish_identities(
     people = people.with_columns(
         full_name=pl.concat_str(["family", "middle", "given"], separator=" ").str.replace_all("  ", " ", literal=True),
         person_id=pl.when("in_registry").then("card_id"),
-        date_of_birth=pl.when("dob_year_only").then(pl.col("birth_year").cast(pl.String))
+        date_of_birth=pl.when("dob_year_only")
+        .then(pl.col("birth_year").cast(pl.String))
         .otherwise(pl.col("dob").dt.strftime("%Y-%m-%d")),
     )
     return people.with_columns(relative_person_id=relative_ids(people))
@@ -414,17 +415,36 @@ def relative_ids(people: pl.DataFrame) -> pl.Series:
 
 def registry_frame(people: pl.DataFrame) -> pl.DataFrame:
     """The registry snapshot as the contract defines it (section 2.2), sorted by person_id."""
-    return people.filter("in_registry").select(
-        "person_id", "old_id", "full_name", "date_of_birth", "gender",
-        province_code="home_province", address="address",
-    ).sort("person_id")
+    return (
+        people.filter("in_registry")
+        .select(
+            "person_id",
+            "old_id",
+            "full_name",
+            "date_of_birth",
+            "gender",
+            province_code="home_province",
+            address="address",
+        )
+        .sort("person_id")
+    )
 
 
 def persons_truth(people: pl.DataFrame) -> pl.DataFrame:
     """Ground-truth persons: true identity of everyone generated."""
     return people.select(
-        "person_id", "full_name", "date_of_birth", "gender",
-        true_person_key="person_key", province_code="home_province", household_id="household_id", old_id="old_id",
-        birth_province_code="birth_province", in_registry="in_registry", vaccinated="vaccinated",
-        vaccination_province_code="vacc_province", twin="twin", collides_with="collides_with",
+        "person_id",
+        "full_name",
+        "date_of_birth",
+        "gender",
+        true_person_key="person_key",
+        province_code="home_province",
+        household_id="household_id",
+        old_id="old_id",
+        birth_province_code="birth_province",
+        in_registry="in_registry",
+        vaccinated="vaccinated",
+        vaccination_province_code="vacc_province",
+        twin="twin",
+        collides_with="collides_with",
     )

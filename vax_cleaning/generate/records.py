@@ -18,7 +18,7 @@ def vaccine_spellings() -> dict[str, list[str]]:
     table = vaccines()
     return {
         code: list(dict.fromkeys([name, *aliases.split("|")]))
-        for code, name, aliases in zip(table["code"], table["name"], table["aliases"])
+        for code, name, aliases in zip(table["code"], table["name"], table["aliases"], strict=True)
     }
 
 
@@ -36,12 +36,19 @@ def write_vaccine_names(rng: np.random.Generator, codes: pl.Series, avoid: pl.Se
             choice[same] = (choice[same] + 1) % len(spellings)
         out[rows] = np.array(spellings, dtype=object)[choice]
     names = pl.Series("vaccine_text", out, dtype=pl.String)
-    noise = pl.Series(rng.choice(3, len(codes), p=[1 - ALIAS_CASE_NOISE_SHARE, ALIAS_CASE_NOISE_SHARE / 2,
-                                                   ALIAS_CASE_NOISE_SHARE / 2]))
+    noise = pl.Series(
+        rng.choice(
+            3, len(codes), p=[1 - ALIAS_CASE_NOISE_SHARE, ALIAS_CASE_NOISE_SHARE / 2, ALIAS_CASE_NOISE_SHARE / 2]
+        )
+    )
     frame = pl.DataFrame({"v": names, "n": noise})
-    return frame.select(vaccine_text=pl.when(pl.col("n") == 1).then(pl.col("v").str.to_uppercase())
-                        .when(pl.col("n") == 2).then(pl.col("v").str.to_lowercase())
-                        .otherwise("v"))["vaccine_text"]
+    return frame.select(
+        vaccine_text=pl.when(pl.col("n") == 1)
+        .then(pl.col("v").str.to_uppercase())
+        .when(pl.col("n") == 2)
+        .then(pl.col("v").str.to_lowercase())
+        .otherwise("v")
+    )["vaccine_text"]
 
 
 def blank_some(rng: np.random.Generator, n: int, share: float) -> pl.Expr:
@@ -50,34 +57,56 @@ def blank_some(rng: np.random.Generator, n: int, share: float) -> pl.Expr:
 
 
 def build_records(
-    rng: np.random.Generator, people: pl.DataFrame, doses: pl.DataFrame, file_of_dose: np.ndarray,
+    rng: np.random.Generator,
+    people: pl.DataFrame,
+    doses: pl.DataFrame,
+    file_of_dose: np.ndarray,
     files: pl.DataFrame,
 ) -> pl.DataFrame:
     """One clean written record per dose (errors come later), with the truth alongside."""
     n = len(doses)
     person = people.select(
-        "person_key", "person_id", "in_registry", "family", "middle", "given", "gender",
-        "birth_year", "birth_month", "birth_day", "card_id", "old_id", "relative_person_id",
-        "phone", "address", "absent_blank_id",
+        "person_key",
+        "person_id",
+        "in_registry",
+        "family",
+        "middle",
+        "given",
+        "gender",
+        "birth_year",
+        "birth_month",
+        "birth_day",
+        "card_id",
+        "old_id",
+        "relative_person_id",
+        "phone",
+        "address",
+        "absent_blank_id",
     )[doses["person_row"].to_numpy()]
-    records = pl.concat([doses.drop("person_row"), person], how="horizontal").with_columns(
-        rec_id=pl.int_range(pl.len(), dtype=pl.Int64),
-        file_id=pl.Series(file_of_dose, dtype=pl.Int32),
-        true_person_id=pl.col("person_id"),
-        id_text=pl.when(~pl.col("absent_blank_id")).then("card_id"),
-        gender=pl.when(~blank_some(rng, n, BLANK_GENDER_SHARE)).then("gender"),
-        phone=pl.when(~blank_some(rng, n, BLANK_PHONE_SHARE)).then("phone"),
-        address=pl.when(~blank_some(rng, n, BLANK_ADDRESS_SHARE)).then("address"),
-        vaccine_text=write_vaccine_names(rng, doses["vaccine_code"]),
-        dose_written=pl.col("dose_number"),
-        vdate_written=pl.col("vaccination_date"),
-        sort_day=pl.col("vaccination_date"),  # where the row sits in its file (garbage keeps its template's)
-        vdate_text=pl.lit(None, pl.String),
-        expected_rejection=pl.lit(None, pl.String),
-        duplicate_of=pl.lit(None, pl.Int64),
-        field_delta=pl.lit(0, pl.Int8),
-    ).drop("person_id", "absent_blank_id")
-    return records.join(files.select("file_id", "fmt", "ids_as_numbers"), on="file_id", how="left", maintain_order="left")
+    records = (
+        pl.concat([doses.drop("person_row"), person], how="horizontal")
+        .with_columns(
+            rec_id=pl.int_range(pl.len(), dtype=pl.Int64),
+            file_id=pl.Series(file_of_dose, dtype=pl.Int32),
+            true_person_id=pl.col("person_id"),
+            id_text=pl.when(~pl.col("absent_blank_id")).then("card_id"),
+            gender=pl.when(~blank_some(rng, n, BLANK_GENDER_SHARE)).then("gender"),
+            phone=pl.when(~blank_some(rng, n, BLANK_PHONE_SHARE)).then("phone"),
+            address=pl.when(~blank_some(rng, n, BLANK_ADDRESS_SHARE)).then("address"),
+            vaccine_text=write_vaccine_names(rng, doses["vaccine_code"]),
+            dose_written=pl.col("dose_number"),
+            vdate_written=pl.col("vaccination_date"),
+            sort_day=pl.col("vaccination_date"),  # where the row sits in its file (garbage keeps its template's)
+            vdate_text=pl.lit(None, pl.String),
+            expected_rejection=pl.lit(None, pl.String),
+            duplicate_of=pl.lit(None, pl.Int64),
+            field_delta=pl.lit(0, pl.Int8),
+        )
+        .drop("person_id", "absent_blank_id")
+    )
+    return records.join(
+        files.select("file_id", "fmt", "ids_as_numbers"), on="file_id", how="left", maintain_order="left"
+    )
 
 
 TRUTH_COLUMNS = ("person_key", "true_person_id", "in_registry", "vaccine_code", "dose_number", "vaccination_date")

@@ -75,7 +75,11 @@ class _Row:
 
 
 def play_reviewers(
-    workbooks: Iterable[Path], landing: Path, decided_on: date, seed: int = 0, mistakes: int = 3,
+    workbooks: Iterable[Path],
+    landing: Path,
+    decided_on: date,
+    seed: int = 0,
+    mistakes: int = 3,
     overwrite: bool = False,
 ) -> ReviewRound:
     """Fill every workbook from `<landing>/ground_truth/`, write it and the mistake files under reviews/<PP>/."""
@@ -116,16 +120,24 @@ def play_reviewers(
             if second:
                 files += _write_csv(folder / f"{stem}_bo_sung_{decided_on:%Y%m%d}.csv", second, overwrite)
             follow_up = decided_on + timedelta(days=1)
-            fixes = [_csv_row(row.key, row.truth.decision, row.truth.person_id, _police(rng), follow_up)
-                     for row in sorted([*wrong, *contradicted], key=lambda r: r.key)]
+            fixes = [
+                _csv_row(row.key, row.truth.decision, row.truth.person_id, _police(rng), follow_up)
+                for row in sorted([*wrong, *contradicted], key=lambda r: r.key)
+            ]
             files += _write_csv(folder / f"{stem}_dinh_chinh_{follow_up:%Y%m%d}.csv", fixes, overwrite)
             counts["wrong"] += len(wrong)
             counts["contradictions"] += len(contradicted)
             counts["corrections"] += len(fixes)
     return ReviewRound(
-        workbooks=len(paths), rows_filled=counts["links"] + counts["not_in_registry"], links=counts["links"],
-        not_in_registry=counts["not_in_registry"], rows_unknown=counts["unknown"], wrong=counts["wrong"],
-        contradictions=counts["contradictions"], corrections=counts["corrections"], files_written=files,
+        workbooks=len(paths),
+        rows_filled=counts["links"] + counts["not_in_registry"],
+        links=counts["links"],
+        not_in_registry=counts["not_in_registry"],
+        rows_unknown=counts["unknown"],
+        wrong=counts["wrong"],
+        contradictions=counts["contradictions"],
+        corrections=counts["corrections"],
+        files_written=files,
     )
 
 
@@ -141,7 +153,8 @@ def _load_truth(folder: Path) -> tuple[pl.DataFrame, np.ndarray]:
     )
     registry = (
         pl.read_parquet(persons_path, columns=["person_id", "in_registry"])
-        .filter(pl.col("in_registry") & pl.col("person_id").is_not_null())["person_id"].sort()
+        .filter(pl.col("in_registry") & pl.col("person_id").is_not_null())["person_id"]
+        .sort()
     )
     if registry.len() < 2:
         raise ValueError(f"the ground truth in {folder} has fewer than two registry persons")
@@ -201,8 +214,11 @@ def _columns(sheet: Worksheet) -> dict[str, int]:
     for cell in sheet[1]:
         if cell.value is not None:
             found.setdefault(_normal(cell.value), cell.column)
-    columns = {header: found[_normal(header)] for header in (*DECISION_HEADERS.values(), HANDLER_HEADER, FACILITY_HEADER)
-               if _normal(header) in found}
+    columns = {
+        header: found[_normal(header)]
+        for header in (*DECISION_HEADERS.values(), HANDLER_HEADER, FACILITY_HEADER)
+        if _normal(header) in found
+    }
     for header in DECISION_HEADERS.values():
         if header not in columns:
             column = max((c.column for c in sheet[1] if c.value is not None), default=0) + 1
@@ -232,9 +248,12 @@ def _lookup(truth: pl.DataFrame, keys: dict[int, tuple[str, int]]) -> dict[tuple
     wanted = pl.DataFrame(list(keys.values()), schema={"source_file": pl.String, "source_row": pl.Int64}, orient="row")
     joined = wanted.unique().join(truth, on=["source_file", "source_row"], how="inner")
     return {
-        (source_file, source_row): _Truth(Decision.LINK, person) if in_registry else _Truth(Decision.NOT_IN_REGISTRY, None)
+        (source_file, source_row): _Truth(Decision.LINK, person)
+        if in_registry
+        else _Truth(Decision.NOT_IN_REGISTRY, None)
         for source_file, source_row, person, in_registry in joined.select(
-            "source_file", "source_row", "true_person_id", "in_registry").iter_rows()
+            "source_file", "source_row", "true_person_id", "in_registry"
+        ).iter_rows()
     }
 
 
@@ -271,7 +290,9 @@ def _reviewer(rng: np.random.Generator, sheet: Worksheet, columns: dict[str, int
     facility = sheet.cell(row, columns[FACILITY_HEADER]).value if FACILITY_HEADER in columns else None
     police = _police(rng)  # drawn for every row, so the stream does not depend on the routing
     if str(handler or "").strip() == Handler.SITE.value:
-        return str(facility).strip() if str(facility or "").strip() else f"{Handler.SITE.value} số {rng.integers(1, 20)}"
+        return (
+            str(facility).strip() if str(facility or "").strip() else f"{Handler.SITE.value} số {rng.integers(1, 20)}"
+        )
     return police
 
 

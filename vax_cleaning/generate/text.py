@@ -9,13 +9,16 @@ from functools import cache
 import polars as pl
 
 TONE_MARKS: dict[str, str] = {
-    "grave": "\u0300", "acute": "\u0301", "tilde": "\u0303", "hook": "\u0309", "dot": "\u0323",
+    "grave": "\u0300",
+    "acute": "\u0301",
+    "tilde": "\u0303",
+    "hook": "\u0309",
+    "dot": "\u0323",
 }
 """The five Vietnamese tone marks as combining characters."""
 
 _TONED: dict[str, dict[str, str]] = {
-    vowel: {name: unicodedata.normalize("NFC", vowel + mark) for name, mark in TONE_MARKS.items()}
-    for vowel in "aeouy"
+    vowel: {name: unicodedata.normalize("NFC", vowel + mark) for name, mark in TONE_MARKS.items()} for vowel in "aeouy"
 }
 
 VIETNAMESE_LETTERS = "aăâbcdđeêghiklmnoôơpqrstuưvxy"

@@ -34,10 +34,11 @@ def render(spec: FileSpec, rows: pl.DataFrame) -> pl.DataFrame:
     male, female = GENDER_STYLES[spec.gender_style]
     note_index = pl.col("rec_id") % 97
     extra = (
-        pl.col("source_row").cast(pl.String) if spec.extra_column == "STT"
-        else pl.when(note_index < len(NOTES)).then(
-            pl.lit(pl.Series(NOTES)).gather(note_index.clip(0, len(NOTES) - 1))
-        ).otherwise(pl.lit(""))
+        pl.col("source_row").cast(pl.String)
+        if spec.extra_column == "STT"
+        else pl.when(note_index < len(NOTES))
+        .then(pl.lit(pl.Series(NOTES)).gather(note_index.clip(0, len(NOTES) - 1)))
+        .otherwise(pl.lit(""))
     )
     return rows.select(
         full_name=pl.col("full_name"),
@@ -71,7 +72,7 @@ def csv_rows(spec: FileSpec, rows: pl.DataFrame, cells: pl.DataFrame) -> list[li
         else:  # an unquoted comma in the address splits it in two fields
             address = row[address_at] or ""
             left, _, right = address.partition(",")
-            table[index] = row[:address_at] + [left, right.strip()] + row[address_at + 1:]
+            table[index] = [*row[:address_at], left, right.strip(), *row[address_at + 1 :]]
     return table
 
 
@@ -113,9 +114,13 @@ def xlsx_columns(spec: FileSpec, rows: pl.DataFrame, cells: pl.DataFrame) -> dic
         columns["id_number"] = [int(v) if v and v.isdigit() else v for v in columns["id_number"]]
     if spec.real_dates:
         birth = rows.select(pl.date("birth_year", "birth_month", "birth_day"))
-        columns["date_of_birth"] = [d if d is not None else t for d, t in zip(birth.to_series(), columns["date_of_birth"])]
+        columns["date_of_birth"] = [
+            d if d is not None else t for d, t in zip(birth.to_series(), columns["date_of_birth"], strict=True)
+        ]
         vaccination = rows.select(pl.when(pl.col("vdate_text").is_null()).then("vdate_written")).to_series()
-        columns["vaccination_date"] = [d if d is not None else t for d, t in zip(vaccination, columns["vaccination_date"])]
+        columns["vaccination_date"] = [
+            d if d is not None else t for d, t in zip(vaccination, columns["vaccination_date"], strict=True)
+        ]
     return columns
 
 
@@ -123,10 +128,15 @@ def write_xlsx(path: Path, spec: FileSpec, rows: pl.DataFrame) -> str:
     """Write one xlsx export (xlsxwriter, one sheet); blank garbage rows are left empty."""
     columns = xlsx_columns(spec, rows, render(spec, rows))
     blank = (rows["expected_rejection"] == "blank").fill_null(False).to_list()
-    workbook = xlsxwriter.Workbook(str(path), {
-        "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-        "strings_to_numbers": False,
-    })
+    workbook = xlsxwriter.Workbook(
+        str(path),
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
     workbook.set_properties({"created": XLSX_CREATED, "author": "vax_cleaning generator"})
     sheet = workbook.add_worksheet("Danh sách")
     if spec.real_dates:
@@ -135,7 +145,7 @@ def write_xlsx(path: Path, spec: FileSpec, rows: pl.DataFrame) -> str:
             position = spec.columns.index(name)
             sheet.set_column(position, position, 12, date_format)
     sheet.write_row(0, 0, spec.headers)
-    for number, values in enumerate(zip(*(columns[c] for c in spec.columns)), start=1):
+    for number, values in enumerate(zip(*(columns[c] for c in spec.columns), strict=True), start=1):
         if not blank[number - 1]:
             sheet.write_row(number, 0, values)
     workbook.close()

@@ -20,8 +20,12 @@ def calendar_date(cell: pl.Expr) -> pl.Expr:
     """DATE from dd/mm/yyyy (also d/m, '-' or '.') or yyyy-mm-dd; NULL when absent or not a real day."""
     dmy, ymd = cell.str.extract_groups(_DMY), cell.str.extract_groups(_YMD)
     iso = pl.coalesce(
-        pl.format("{}-{}-{}", dmy.struct.field("3"), dmy.struct.field("2").str.zfill(2), dmy.struct.field("1").str.zfill(2)),
-        pl.format("{}-{}-{}", ymd.struct.field("1"), ymd.struct.field("2").str.zfill(2), ymd.struct.field("3").str.zfill(2)),
+        pl.format(
+            "{}-{}-{}", dmy.struct.field("3"), dmy.struct.field("2").str.zfill(2), dmy.struct.field("1").str.zfill(2)
+        ),
+        pl.format(
+            "{}-{}-{}", ymd.struct.field("1"), ymd.struct.field("2").str.zfill(2), ymd.struct.field("3").str.zfill(2)
+        ),
     )
     return iso.str.to_date("%Y-%m-%d", strict=False)
 
@@ -33,7 +37,9 @@ def birth_date_columns(cell: pl.Expr, run_year: int) -> list[pl.Expr]:
     year = pl.coalesce(full.dt.year().cast(pl.Int32), year_only)
     plausible = year.is_between(EARLIEST_BIRTH_YEAR, run_year)
     return [
-        pl.when(plausible).then(pl.coalesce(full.dt.strftime("%Y-%m-%d"), year_only.cast(pl.String))).alias("date_of_birth"),
+        pl.when(plausible)
+        .then(pl.coalesce(full.dt.strftime("%Y-%m-%d"), year_only.cast(pl.String)))
+        .alias("date_of_birth"),
         pl.when(plausible).then(year).alias("birth_year"),
         pl.when(plausible).then(full.dt.month().cast(pl.Int32)).alias("birth_month"),
         pl.when(plausible).then(full.dt.day().cast(pl.Int32)).alias("birth_day"),
@@ -54,10 +60,14 @@ def id_columns(cell: pl.Expr) -> list[pl.Expr]:
     kind = pl.when(length.is_between(10, 12)).then(pl.lit("cccd")).when(length.is_between(8, 9)).then(pl.lit("cmnd"))
     full_length = pl.when(kind == "cccd").then(12).otherwise(9)
     issue = (
-        pl.when(cell.is_null()).then(pl.lit("missing"))
-        .when(is_scientific).then(pl.lit("scientific_notation"))
-        .when(kind.is_null()).then(pl.lit("malformed"))
-        .when(length < full_length).then(pl.lit("leading_zero_restored"))
+        pl.when(cell.is_null())
+        .then(pl.lit("missing"))
+        .when(is_scientific)
+        .then(pl.lit("scientific_notation"))
+        .when(kind.is_null())
+        .then(pl.lit("malformed"))
+        .when(length < full_length)
+        .then(pl.lit("leading_zero_restored"))
     )
     number = pl.when(kind.is_not_null()).then(digits.str.zfill(full_length))
     return [number.alias("id_number"), kind.alias("id_kind"), issue.alias("id_issue")]

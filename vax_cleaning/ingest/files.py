@@ -64,11 +64,7 @@ def split_lines(text: str) -> list[str]:
 
 def _fields_from_lines(lines: pl.Series) -> pl.Series:
     """Quote-aware CSV field split of single-line records, vectorized with a regex."""
-    return (
-        ("," + lines)
-        .str.extract_all(_CSV_FIELD)
-        .list.eval(pl.element().str.slice(1))
-    )
+    return ("," + lines).str.extract_all(_CSV_FIELD).list.eval(pl.element().str.slice(1))
 
 
 def _fields_with_csv_module(text: str) -> pl.Series:
@@ -123,7 +119,10 @@ def _records_from_fields(fields: pl.Series, header: list[str], encoding: str, co
 def _blank_to_null(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
     """Empty cells are missing values, whatever the file format."""
     return frame.with_columns(
-        [pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c).str.strip_chars()).alias(c) for c in columns]
+        [
+            pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c).str.strip_chars()).alias(c)
+            for c in columns
+        ]
     )
 
 
@@ -185,7 +184,10 @@ def _sheet_records(table: pl.DataFrame, columns: ColumnAliases, required: tuple[
     body = table.slice(start + 1)
     names = body.columns
     last_filled = pl.max_horizontal(
-        [pl.when(pl.col(name).is_not_null() & (pl.col(name).str.strip_chars() != "")).then(i + 1).otherwise(0) for i, name in enumerate(names)]
+        [
+            pl.when(pl.col(name).is_not_null() & (pl.col(name).str.strip_chars() != "")).then(i + 1).otherwise(0)
+            for i, name in enumerate(names)
+        ]
     )
     positions = map_header(header, columns)
     frame = body.with_row_index("row_number", offset=1).select(
@@ -193,11 +195,18 @@ def _sheet_records(table: pl.DataFrame, columns: ColumnAliases, required: tuple[
         n_fields=pl.max_horizontal(last_filled, pl.lit(len(header))).cast(pl.Int32),
         header_width=pl.lit(len(header), dtype=pl.Int32),
         is_blank=last_filled == 0,
-        **{column: pl.col(names[position]).str.normalize("NFC").str.strip_chars() for column, position in positions.items()},
+        **{
+            column: pl.col(names[position]).str.normalize("NFC").str.strip_chars()
+            for column, position in positions.items()
+        },
     )
     found = tuple(positions)
     frame = _blank_to_null(frame, found).with_columns(
-        [_excel_serial_to_iso(pl.col(c)).alias(c) for c in ("date_of_birth", "vaccination_date", "decided_on") if c in found]
+        [
+            _excel_serial_to_iso(pl.col(c)).alias(c)
+            for c in ("date_of_birth", "vaccination_date", "decided_on")
+            if c in found
+        ]
     )
     return RawRecords(frame=frame, columns=found, encoding="xlsx")
 

@@ -49,10 +49,14 @@ def choose_snapshot(registry_dir: Path, configured: str | None = None) -> date:
     if configured:
         wanted = date.fromisoformat(configured)
         if wanted not in available:
-            raise RegistryError(f"registry snapshot {configured} not found under {registry_dir}; available: {[d.isoformat() for d in available]}")
+            raise RegistryError(
+                f"registry snapshot {configured} not found under {registry_dir}; available: {[d.isoformat() for d in available]}"
+            )
         return wanted
     if not available:
-        raise RegistryError(f"no registry snapshot under {registry_dir}: land one as registry/<YYYY-MM-DD>/<name>.csv or .parquet")
+        raise RegistryError(
+            f"no registry snapshot under {registry_dir}: land one as registry/<YYYY-MM-DD>/<name>.csv or .parquet"
+        )
     return available[-1]
 
 
@@ -82,24 +86,32 @@ def load_registry(registry_dir: Path, configured: str | None = None) -> Registry
         [pl.col(c).str.strip_chars().str.normalize("NFC").replace("", None) for c in REGISTRY_COLUMNS]
     )
     reason = (
-        pl.when(~pl.col("person_id").str.contains(r"^\d{12}$").fill_null(False)).then(pl.lit("person_id is not 12 digits"))
-        .when(pl.col("person_id").is_duplicated()).then(pl.lit("person_id appears more than once in the snapshot"))
+        pl.when(~pl.col("person_id").str.contains(r"^\d{12}$").fill_null(False))
+        .then(pl.lit("person_id is not 12 digits"))
+        .when(pl.col("person_id").is_duplicated())
+        .then(pl.lit("person_id appears more than once in the snapshot"))
     )
     checked = raw.with_columns(reason=reason)
-    people = checked.filter(pl.col("reason").is_null()).select(
-        "person_id",
-        old_id=pl.when(pl.col("old_id").str.contains(r"^\d{9}$")).then(pl.col("old_id")),
-        full_name="full_name",
-        *birth_date_columns(pl.col("date_of_birth"), snapshot_date.year),
-        gender="gender",
-        province_code="province_code",
-        address="address",
-        snapshot_date=pl.lit(snapshot_date),
-    ).with_columns(id_layout_agreement())
+    people = (
+        checked.filter(pl.col("reason").is_null())
+        .select(
+            "person_id",
+            *birth_date_columns(pl.col("date_of_birth"), snapshot_date.year),
+            old_id=pl.when(pl.col("old_id").str.contains(r"^\d{9}$")).then(pl.col("old_id")),
+            full_name="full_name",
+            gender="gender",
+            province_code="province_code",
+            address="address",
+            snapshot_date=pl.lit(snapshot_date),
+        )
+        .with_columns(id_layout_agreement())
+    )
     rejected = checked.filter(pl.col("reason").is_not_null()).select(
         "person_id", "reason", snapshot_date=pl.lit(snapshot_date)
     )
-    return RegistrySnapshot(people=people, rejected=rejected, snapshot_date=snapshot_date, files=tuple(p.name for p in paths))
+    return RegistrySnapshot(
+        people=people, rejected=rejected, snapshot_date=snapshot_date, files=tuple(p.name for p in paths)
+    )
 
 
 def id_layout_agreement() -> list[pl.Expr]:

@@ -11,15 +11,17 @@ from pathlib import Path
 
 import polars as pl
 
+from vax_cleaning.ingest.exports import source_file_name
 from vax_cleaning.ingest.files import RawRecords, UnreadableFileError, read_csv_records, read_xlsx_sheets
 from vax_cleaning.ingest.headers import DECISION_COLUMNS
-from vax_cleaning.ingest.exports import source_file_name
 
 REQUIRED_DECISION_COLUMNS = ("source_file", "source_row", "decision")
 """A sheet or CSV without these is not a decision list."""
 
 DECISION_ROW_SCHEMA: dict[str, pl.DataType] = {
-    "review_file": pl.String(), "review_row": pl.Int32(), "field_count_problem": pl.String(),
+    "review_file": pl.String(),
+    "review_row": pl.Int32(),
+    "field_count_problem": pl.String(),
     **{column: pl.String() for column in DECISION_COLUMNS},
 }
 """Raw decision rows: where they stand, and every decision column as written (NULL when blank)."""
@@ -56,7 +58,9 @@ def read_decision_files(reviews_dir: Path, province_code: str) -> DecisionFiles:
             problems.append((name, str(error)))
             continue
         except (OSError, pl.exceptions.PolarsError) as error:  # one odd file never sinks the others' decisions
-            problems.append((name, f"file could not be read ({type(error).__name__}); return it again as .xlsx or .csv"))
+            problems.append(
+                (name, f"file could not be read ({type(error).__name__}); return it again as .xlsx or .csv")
+            )
             continue
         if not file_rows:
             problems.append((name, "no sheet or header with the decision columns (Tệp nguồn, Dòng, Quyết định)"))

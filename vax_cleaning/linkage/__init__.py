@@ -4,7 +4,7 @@ Entry points: `link_doses` (matched records, corrections, superseded duplicates)
 `passport_ready` (eligibility per linked person). Modules: settings (thresholds, weights, chunk
 sizes: `LinkageSettings`), normalize (comparable forms), compare (levels per field), block
 (candidate pairs), classify (scores, the cascade, corrections), duplicates (keeper choice),
-passport (eligibility), link (orchestration).
+passport (eligibility), decisions (people's review decisions judged and honoured), link (orchestration).
 """
 
 from vax_cleaning.linkage.link import LinkageResult, link_doses

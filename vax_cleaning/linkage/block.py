@@ -196,9 +196,11 @@ def blocked_pairs(records: pl.DataFrame, index: BlockIndex) -> Candidates:
 def namesakes(records: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
     """_rec, namesakes: registry persons with the record's name key and birth year (name frequency)."""
     counts = people.group_by("name_key", "birth_year").agg(namesakes=pl.len())
-    return records.select("_rec", "name_key", "birth_year").join(
-        counts, on=["name_key", "birth_year"], how="left"
-    ).select("_rec", pl.col("namesakes").fill_null(0))
+    return (
+        records.select("_rec", "name_key", "birth_year")
+        .join(counts, on=["name_key", "birth_year"], how="left")
+        .select("_rec", pl.col("namesakes").fill_null(0))
+    )
 
 
 def exact_id_pairs(records: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:

@@ -42,7 +42,6 @@ from vax_cleaning.linkage.compare import DobLevel, GenderLevel, IdLevel, NameLev
 from vax_cleaning.linkage.settings import LevelWeights, LinkageSettings
 from vax_cleaning.vocabulary import CorrectionRule, MatchStatus, Rule
 
-
 NAME_STRONG = (NameLevel.EXACT, NameLevel.EXACT_WITHOUT_DIACRITICS)
 NAME_WEAK = (NameLevel.TYPO, NameLevel.MIDDLE_NAME_MISSING)
 DOB_STRONG = (DobLevel.EXACT, DobLevel.YEAR_ONLY_AGREES)
@@ -100,9 +99,7 @@ def score_pairs(pairs: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
         .otherwise(_weight("dob_level", settings.dob_weights))
     )
     content = (
-        _weight("name_level", settings.name_weights)
-        + dob_weight
-        + _weight("gender_level", settings.gender_weights)
+        _weight("name_level", settings.name_weights) + dob_weight + _weight("gender_level", settings.gender_weights)
     )
     residence = _weight("residence_level", settings.residence_weights)
     # A near miss is evidence only when the ID is nobody's exact ID: an ID that exactly belongs to
@@ -183,9 +180,13 @@ def decide(
         .with_columns(pl.col("candidate_count").fill_null(0), pl.col("n_owners").fill_null(0))
     )
     one_owner = pl.col("n_owners") == 1
-    link_owner = one_owner & pl.col("owner_gate") & (
-        pl.col("other_content").is_null()
-        | (pl.col("other_content") < pl.col("owner_content") + settings.id_conflict_margin)
+    link_owner = (
+        one_owner
+        & pl.col("owner_gate")
+        & (
+            pl.col("other_content").is_null()
+            | (pl.col("other_content") < pl.col("owner_content") + settings.id_conflict_margin)
+        )
     )
     id_conflict = one_owner & pl.col("owner_gate") & ~link_owner
     margin = (pl.col("best_weight") - pl.col("second_weight")).fill_null(float("inf"))

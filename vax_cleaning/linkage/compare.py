@@ -267,9 +267,7 @@ def _date_number(prefix: str) -> pl.Expr:
 
 def _digits_differing(left: pl.Expr, right: pl.Expr, width: int = 8) -> pl.Expr:
     """How many of the `width` decimal digits of two numbers differ (Hamming distance on yyyymmdd)."""
-    return pl.sum_horizontal(
-        [((left // 10**k) % 10 != (right // 10**k) % 10).cast(pl.Int32) for k in range(width)]
-    )
+    return pl.sum_horizontal([((left // 10**k) % 10 != (right // 10**k) % 10).cast(pl.Int32) for k in range(width)])
 
 
 def dob_level() -> pl.Expr:

@@ -94,8 +94,10 @@ def settle_decisions(
     judged = parsed.with_columns(_rejection(province_code, snapshot_date, today))
     usable = judged.filter(pl.col("reason_code").is_null())
     settled = pl.concat(
-        [judged.filter(pl.col("reason_code").is_not_null()).with_columns(outcome=pl.lit(Outcome.REJECTED.value)),
-         _precedence(usable, snapshot_date)],
+        [
+            judged.filter(pl.col("reason_code").is_not_null()).with_columns(outcome=pl.lit(Outcome.REJECTED.value)),
+            _precedence(usable, snapshot_date),
+        ],
         how="diagonal_relaxed",
     )
     return (
@@ -146,7 +148,8 @@ def _precedence(usable: pl.DataFrame, snapshot_date: date) -> pl.DataFrame:
     verdict = pl.format("{}|{}", "decision", pl.col("person_id").fill_null(""))
     day_conflict = (verdict.filter(latest).n_unique().over(record) > 1) & ~exclusion.filter(latest).all().over(record)
     linked_later = (
-        pl.col("person_id").is_in(pl.col("person_id").filter(latest & (pl.col("decision") == Decision.LINK)).implode())
+        pl.col("person_id")
+        .is_in(pl.col("person_id").filter(latest & (pl.col("decision") == Decision.LINK)).implode())
         .over(record)
         .fill_null(False)
     )
@@ -246,7 +249,11 @@ def honour_reviews(decided: pl.DataFrame, per_record: pl.DataFrame) -> pl.DataFr
             .when(capped & (machine_linked | pl.col("conflict").fill_null(False)))
             .then(pl.lit(MatchStatus.REVIEW.value))
             .otherwise(pl.col("status")),
-            chosen_reg=pl.when(forced).then(pl.col("forced_reg")).when(absent).then(None).otherwise(pl.col("chosen_reg")),
+            chosen_reg=pl.when(forced)
+            .then(pl.col("forced_reg"))
+            .when(absent)
+            .then(None)
+            .otherwise(pl.col("chosen_reg")),
             decision_rule=pl.when(forced)
             .then(pl.lit(Rule.REVIEW_LINK.value))
             .when(absent)

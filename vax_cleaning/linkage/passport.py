@@ -24,9 +24,7 @@ def passport_ready(linked: pl.DataFrame) -> pl.DataFrame:
         .agg(
             doses_linked=pl.len().cast(pl.Int64),
             distinct_dates=pl.col("vaccination_date").n_unique(),
-            first_vaccine=pl.col("vaccine_code")
-            .sort_by("vaccination_date", "dose_number", "vaccine_code")
-            .first(),
+            first_vaccine=pl.col("vaccine_code").sort_by("vaccination_date", "dose_number", "vaccine_code").first(),
         )
         .join(series, on="first_vaccine", how="left")
         .select(

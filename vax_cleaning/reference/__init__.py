@@ -19,15 +19,13 @@ def _read(name: str) -> pl.DataFrame:
 @cache
 def provinces() -> pl.DataFrame:
     """The 63 provinces of 2021-2022: code (2-digit GSO), name, region, population_2022_thousands."""
-    return _read("provinces.csv").with_columns(
-        pl.col("population_2022_thousands").cast(pl.Int64)
-    )
+    return _read("provinces.csv").with_columns(pl.col("population_2022_thousands").cast(pl.Int64))
 
 
 @cache
 def province_names() -> dict[str, str]:
     """Code -> Vietnamese name, for labels."""
-    return dict(zip(provinces()["code"], provinces()["name"]))
+    return dict(zip(provinces()["code"], provinces()["name"], strict=True))
 
 
 @cache

@@ -16,12 +16,16 @@ from vax_cleaning_tests.conftest import small_landing
 def test_province_without_a_loaded_registry_fails_at_once_with_the_fix(landing: Path, tmp_path: Path):
     small_landing(landing)
     result = defs.resolve_job_def("clean_province").execute_in_process(
-        partition_key=partition_key("79"), instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+        partition_key=partition_key("79"),
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
         run_config=run_config(str(landing), str(tmp_path / "w.duckdb")),
     )
     assert not result.success
     failures = [event for event in result.all_events if event.is_step_failure]
-    assert [event.step_key for event in failures] == ["match_province"]  # no retries: the registry will not appear by itself
+    assert [event.step_key for event in failures] == [
+        "match_province"
+    ]  # no retries: the registry will not appear by itself
     assert "materialize registry_snapshot" in str(failures[0].event_specific_data.error)
 
 
@@ -34,17 +38,25 @@ def test_operator_config_covers_exactly_the_operator_settings_with_the_project_d
 def test_a_linkage_run_records_the_settings_it_used(landing: Path, tmp_path: Path):
     small_landing(landing)
     config = run_config(str(landing), str(tmp_path / "w.duckdb"), run_date="2022-06-20")
-    registry = defs.resolve_job_def("load_registry").execute_in_process(instance=dg.DagsterInstance.ephemeral(), run_config=config)
+    registry = defs.resolve_job_def("load_registry").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), run_config=config
+    )
     assert registry.success
     config["ops"] = {"match_province": {"config": {"max_absent_risk": 0.00005}}}
     result = defs.resolve_job_def("clean_province").execute_in_process(
-        partition_key=partition_key("79"), instance=dg.DagsterInstance.ephemeral(), run_config=config,
+        partition_key=partition_key("79"),
+        instance=dg.DagsterInstance.ephemeral(),
+        run_config=config,
     )
     recorded = next(
-        m.metadata["linkage_settings"].data for m in result.asset_materializations_for_node("match_province")
+        m.metadata["linkage_settings"].data
+        for m in result.asset_materializations_for_node("match_province")
         if m.asset_key == dg.AssetKey("matched_records")
     )
-    assert recorded["max_absent_risk"] == 0.00005 and recorded["name_weight.exact"] == DEFAULT_SETTINGS.name_weights[NameLevel.EXACT]
+    assert (
+        recorded["max_absent_risk"] == 0.00005
+        and recorded["name_weight.exact"] == DEFAULT_SETTINGS.name_weights[NameLevel.EXACT]
+    )
 
 
 def test_a_setting_out_of_range_fails_at_once_naming_it(landing: Path, tmp_path: Path):
@@ -53,7 +65,10 @@ def test_a_setting_out_of_range_fails_at_once_naming_it(landing: Path, tmp_path:
     defs.resolve_job_def("load_registry").execute_in_process(instance=dg.DagsterInstance.ephemeral(), run_config=config)
     config["ops"] = {"match_province": {"config": {"min_auto_score": 7.0}}}
     result = defs.resolve_job_def("clean_province").execute_in_process(
-        partition_key=partition_key("79"), instance=dg.DagsterInstance.ephemeral(), run_config=config, raise_on_error=False,
+        partition_key=partition_key("79"),
+        instance=dg.DagsterInstance.ephemeral(),
+        run_config=config,
+        raise_on_error=False,
     )
     failures = [event for event in result.all_events if event.is_step_failure]
     assert [event.step_key for event in failures] == ["match_province"]

@@ -11,10 +11,12 @@ from vax_cleaning_tests.conftest import HEADER_VI, check_evaluations, write_expo
 
 REGISTRY = (
     "person_id,old_id,full_name,date_of_birth,gender,province_code,address\n"
-    "079080001234,,Nguyễn Văn Hùng,1980-05-12,Nam,79,\"Xã An Phú, Huyện Củ Chi\"\n"
+    '079080001234,,Nguyễn Văn Hùng,1980-05-12,Nam,79,"Xã An Phú, Huyện Củ Chi"\n'
 )
-HUNG = "Nguyễn Văn Hùng,12/05/1980,Nam,079080001234,,\"Xã An Phú, Huyện Củ Chi\",Pfizer,1,15/08/2021,FA1234,Trạm Y tế An Phú"
-KHOA = "Đặng Văn Khoa,03/02/1961,Nam,,,\"Xã Tân Phú, Huyện Củ Chi\",Pfizer,1,15/08/2021,FA1234,Trạm Y tế An Phú"
+HUNG = (
+    'Nguyễn Văn Hùng,12/05/1980,Nam,079080001234,,"Xã An Phú, Huyện Củ Chi",Pfizer,1,15/08/2021,FA1234,Trạm Y tế An Phú'
+)
+KHOA = 'Đặng Văn Khoa,03/02/1961,Nam,,,"Xã Tân Phú, Huyện Củ Chi",Pfizer,1,15/08/2021,FA1234,Trạm Y tế An Phú'
 DECISIONS_VI = "Tệp nguồn,Dòng,Quyết định,Số định danh xác minh,Người xác minh,Ngày xác minh"
 
 
@@ -59,10 +61,15 @@ def test_a_newer_snapshot_lifts_not_in_registry_but_not_this_person_holds(landin
     landing_with_decisions(landing)
     database = tmp_path / "w.duckdb"
     run_provinces(data_dir=str(landing), duckdb_path=str(database), run_date="2022-06-20")
-    shutil.copytree(landing / "registry" / "2022-06-15", landing / "registry" / "2022-06-19")  # Khoa may be registered now
+    shutil.copytree(
+        landing / "registry" / "2022-06-15", landing / "registry" / "2022-06-19"
+    )  # Khoa may be registered now
     outcome = run_provinces(data_dir=str(landing), duckdb_path=str(database), run_date="2022-06-20")
     assert outcome.succeeded
-    assert rows(database, "SELECT review_row, outcome FROM review_decisions ORDER BY 1") == [(1, "applied"), (2, "stale")]
+    assert rows(database, "SELECT review_row, outcome FROM review_decisions ORDER BY 1") == [
+        (1, "applied"),
+        (2, "stale"),
+    ]
     hung, khoa = rows(database, "SELECT match_status, person_id, decided_by FROM matched_records ORDER BY source_row")
     assert hung[1] is None  # never relinked automatically to the person people ruled out
     assert khoa == ("unmatched", None, "machine")  # the machine decides again

@@ -32,8 +32,14 @@ CANONICAL = {  # contract section 2.1, written out again here on purpose
     "facility": ("cơ sở tiêm", "cơ sở tiêm chủng", "co_so_tiem"),
 }
 REGISTRY_COLUMNS = ["person_id", "old_id", "full_name", "date_of_birth", "gender", "province_code", "address"]
-NAME_KINDS = {"no_diacritics", "partial_diacritics", "tone_placement", "case_spacing", "name_typo",
-              "missing_middle_name"}
+NAME_KINDS = {
+    "no_diacritics",
+    "partial_diacritics",
+    "tone_placement",
+    "case_spacing",
+    "name_typo",
+    "missing_middle_name",
+}
 
 
 def canonical(header: object) -> str | None:
@@ -69,7 +75,8 @@ def exports(root: Path) -> dict[str, tuple[list[str], list[list], str]]:
     """Every export by its contract source_file."""
     return {
         unicodedata.normalize("NFC", p.relative_to(root / "exports").as_posix()): read_export(p)
-        for p in sorted((root / "exports").rglob("*")) if p.is_file()
+        for p in sorted((root / "exports").rglob("*"))
+        if p.is_file()
     }
 
 
@@ -117,7 +124,7 @@ def test_ground_truth_has_one_row_per_record(truth: pl.DataFrame, files: dict) -
     for name, (header, rows, _) in files.items():
         rows_truth = truth.filter(pl.col("source_file") == name).sort("source_row")
         assert rows_truth["source_row"].to_list() == list(range(1, len(rows) + 1)), name
-        for row, rejection in zip(rows, rows_truth["expected_rejection"]):
+        for row, rejection in zip(rows, rows_truth["expected_rejection"], strict=True):
             if rejection == "blank":
                 assert all(v in (None, "") for v in row)
             elif rejection == "field_count":
@@ -141,20 +148,22 @@ def parse_date(value: object) -> date | None:
 def test_accepted_records_are_acceptable_and_garbage_is_not(truth: pl.DataFrame, files: dict) -> None:
     spellings = {
         s.strip().lower()
-        for name, aliases in zip(vaccines()["name"], vaccines()["aliases"]) for s in [name, *aliases.split("|")]
+        for name, aliases in zip(vaccines()["name"], vaccines()["aliases"], strict=True)
+        for s in [name, *aliases.split("|")]
     }
     seen = set()
     for name, (header, rows, _) in files.items():
         position = {canonical(h): i for i, h in enumerate(header)}
         rows_truth = truth.filter(pl.col("source_file") == name).sort("source_row")
-        for row, rejection in zip(rows, rows_truth["expected_rejection"]):
+        for row, rejection in zip(rows, rows_truth["expected_rejection"], strict=True):
             if rejection in ("blank", "field_count"):
                 continue
             day = parse_date(row[position["vaccination_date"]])
             checks = {
                 "vaccination_date_unparseable": day is not None,
                 "vaccination_date_out_of_range": day is None or date(2021, 3, 8) <= day <= TODAY,
-                "unknown_vaccine": unicodedata.normalize("NFC", str(row[position["vaccine"]])).strip().lower() in spellings,
+                "unknown_vaccine": unicodedata.normalize("NFC", str(row[position["vaccine"]])).strip().lower()
+                in spellings,
                 "dose_number_out_of_range": 1 <= int(row[position["dose_number"]]) <= 6 if day else True,
             }
             for kind, ok in checks.items():
@@ -195,8 +204,12 @@ def test_error_rates_roughly_as_configured(tmp_path: Path) -> None:
     assert 0.010 <= summary.duplicate_records / n <= 0.020
     assert 0.003 <= summary.garbage_records / n <= 0.007
     assert set(summary.rejections) == {
-        "blank", "field_count", "vaccination_date_unparseable", "vaccination_date_out_of_range",
-        "unknown_vaccine", "dose_number_out_of_range",
+        "blank",
+        "field_count",
+        "vaccination_date_unparseable",
+        "vaccination_date_out_of_range",
+        "unknown_vaccine",
+        "dose_number_out_of_range",
     }
 
 
@@ -224,11 +237,14 @@ def test_refuses_to_mix_generations_unless_overwriting(tmp_path: Path) -> None:
 def clean_names(landing: Path, truth: pl.DataFrame, source_file: str) -> list[str]:
     """True names of the records of one file, blank where the written name carries an error."""
     persons = pl.read_parquet(landing / "ground_truth" / "persons.parquet").select("true_person_key", "full_name")
-    rows = truth.filter(pl.col("source_file") == source_file).sort("source_row").join(
-        persons, on="true_person_key", how="left", maintain_order="left"
+    rows = (
+        truth.filter(pl.col("source_file") == source_file)
+        .sort("source_row")
+        .join(persons, on="true_person_key", how="left", maintain_order="left")
     )
     clean = (
-        pl.col("expected_rejection").is_null() & pl.col("duplicate_of_file").is_null()
+        pl.col("expected_rejection").is_null()
+        & pl.col("duplicate_of_file").is_null()
         & ~pl.col("error_kinds").list.eval(pl.element().is_in(list(NAME_KINDS))).list.any()
     )
     return rows.select(pl.when(clean).then("full_name").otherwise(pl.lit(""))).to_series().to_list()
@@ -247,7 +263,7 @@ def test_cp1258_and_nfd_files_decode_to_the_true_names(landing: Path, truth: pl.
         at = [canonical(h) for h in header].index("full_name")
         expected = clean_names(landing, truth, name)
         written = [unicodedata.normalize("NFC", r[at]) if len(r) > at else "" for r in rows]
-        checked = [(w, e) for w, e in zip(written, expected) if e]
+        checked = [(w, e) for w, e in zip(written, expected, strict=True) if e]
         assert checked and all(w == e for w, e in checked), name
     assert found["cp1258"] >= 1 and found["nfd"] >= 1
 

@@ -23,10 +23,27 @@ from vax_cleaning.vocabulary import Decision
 DECIDED_ON = date(2022, 7, 4)
 WORKBOOK_NAME = "79_Thành phố Hồ Chí Minh_ra_soat.xlsx"
 HEADERS = ("Tệp nguồn", "Dòng", "Quyết định", "Số định danh xác minh", "Người xác minh", "Ngày xác minh")
-QUEUE_HEADERS = ["Đơn vị xử lý", "Lý do", "Tệp nguồn", "Dòng", "Họ và tên (phiếu tiêm)", "Quyết định",
-                 "Ngày xác minh", "Số định danh xác minh", "Người xác minh", "Cơ sở tiêm"]
-UNMATCHED_HEADERS = ["Số định danh xác minh", "Người xác minh", "Tệp nguồn", "Lý do", "Dòng", "Ngày xác minh",
-                     "Quyết định"]  # another order: columns are found by name
+QUEUE_HEADERS = [
+    "Đơn vị xử lý",
+    "Lý do",
+    "Tệp nguồn",
+    "Dòng",
+    "Họ và tên (phiếu tiêm)",
+    "Quyết định",
+    "Ngày xác minh",
+    "Số định danh xác minh",
+    "Người xác minh",
+    "Cơ sở tiêm",
+]
+UNMATCHED_HEADERS = [
+    "Số định danh xác minh",
+    "Người xác minh",
+    "Tệp nguồn",
+    "Lý do",
+    "Dòng",
+    "Ngày xác minh",
+    "Quyết định",
+]  # another order: columns are found by name
 CORRECTIONS = [["Tệp nguồn", "Dòng", "Trường", "Giá trị hiện tại"], ["79/x.csv", 3, "Họ và tên", "Nguyen Van A"]]
 LABELS = {decision.label: decision for decision in Decision}
 
@@ -63,8 +80,20 @@ def build_workbook(folder: Path, truth: pl.DataFrame) -> Path:
     sheet.append(QUEUE_HEADERS)
     for i, (source_file, source_row) in enumerate(queue.select("source_file", "source_row").iter_rows()):
         handler = "Cơ sở tiêm" if i % 3 == 0 else "Công an xã"
-        sheet.append([handler, "Hai người gần giống nhau", source_file, source_row if i % 4 else str(source_row),
-                      "Nguyễn Văn A", None, None, None, None, "Trạm Y tế Phường An Phú"])
+        sheet.append(
+            [
+                handler,
+                "Hai người gần giống nhau",
+                source_file,
+                source_row if i % 4 else str(source_row),
+                "Nguyễn Văn A",
+                None,
+                None,
+                None,
+                None,
+                "Trạm Y tế Phường An Phú",
+            ]
+        )
     sheet.append([None] * len(QUEUE_HEADERS))  # a trailing blank row is ignored
     other = book.create_sheet("Không tìm thấy")
     other.append(UNMATCHED_HEADERS)
@@ -104,21 +133,30 @@ def workbook_decisions(path: Path) -> list[dict]:
             if not decision:
                 continue
             id_cell = sheet.cell(r, cols["Số định danh xác minh"])
-            rows.append({
-                "key": (sheet.cell(r, cols["Tệp nguồn"]).value, int(sheet.cell(r, cols["Dòng"]).value)),
-                "decision": LABELS[decision], "person_id": id_cell.value, "id_cell": id_cell,
-                "reviewer": sheet.cell(r, cols["Người xác minh"]).value,
-                "decided_on": sheet.cell(r, cols["Ngày xác minh"]).value, "sheet": sheet.title,
-            })
+            rows.append(
+                {
+                    "key": (sheet.cell(r, cols["Tệp nguồn"]).value, int(sheet.cell(r, cols["Dòng"]).value)),
+                    "decision": LABELS[decision],
+                    "person_id": id_cell.value,
+                    "id_cell": id_cell,
+                    "reviewer": sheet.cell(r, cols["Người xác minh"]).value,
+                    "decided_on": sheet.cell(r, cols["Ngày xác minh"]).value,
+                    "sheet": sheet.title,
+                }
+            )
     return rows
 
 
 def csv_decisions(path: Path) -> list[dict]:
     with path.open(encoding="utf-8", newline="") as handle:
         return [
-            {"key": (row["Tệp nguồn"], int(row["Dòng"])), "decision": LABELS[row["Quyết định"]],
-             "person_id": row["Số định danh xác minh"] or None, "reviewer": row["Người xác minh"],
-             "decided_on": as_day(row["Ngày xác minh"])}
+            {
+                "key": (row["Tệp nguồn"], int(row["Dòng"])),
+                "decision": LABELS[row["Quyết định"]],
+                "person_id": row["Số định danh xác minh"] or None,
+                "reviewer": row["Người xác minh"],
+                "decided_on": as_day(row["Ngày xác minh"]),
+            }
             for row in csv.DictReader(handle)
         ]
 
@@ -161,8 +199,17 @@ def test_every_row_gets_the_true_decision(generated: Path, truth: pl.DataFrame, 
     right = right_decisions(truth)
     absent = int((~truth["in_registry"]).sum())
     assert len(rows) == 12 + absent + 1 == done.rows_filled
-    assert done == ReviewRound(workbooks=1, rows_filled=len(rows), links=len(rows) - absent, not_in_registry=absent,
-                               rows_unknown=0, wrong=0, contradictions=0, corrections=0, files_written=1)
+    assert done == ReviewRound(
+        workbooks=1,
+        rows_filled=len(rows),
+        links=len(rows) - absent,
+        not_in_registry=absent,
+        rows_unknown=0,
+        wrong=0,
+        contradictions=0,
+        corrections=0,
+        files_written=1,
+    )
     for row in rows:
         assert (row["decision"], row["person_id"]) == right[row["key"]]
         assert row["reviewer"] and as_day(row["decided_on"]) == DECIDED_ON
@@ -182,7 +229,9 @@ def test_person_ids_stay_text_with_leading_zeros(generated: Path, truth: pl.Data
         cell = row["id_cell"]
         assert cell.data_type == "s" and cell.number_format == "@"
         assert isinstance(cell.value, str) and len(cell.value) == 12 and cell.value.isdigit()
-    unlinked = [row for row in workbook_decisions(review_files(landing)[0]) if row["decision"] is Decision.NOT_IN_REGISTRY]
+    unlinked = [
+        row for row in workbook_decisions(review_files(landing)[0]) if row["decision"] is Decision.NOT_IN_REGISTRY
+    ]
     assert unlinked and all(row["person_id"] is None for row in unlinked)
 
 
@@ -197,8 +246,7 @@ def test_mistakes_contradictions_and_their_correction(generated: Path, truth: pl
     assert len(wrong) == 2
     for key in wrong:
         assert rows[key]["decision"] is Decision.LINK and rows[key]["person_id"] not in (None, right[key][1])
-    registry = set(pl.read_parquet(generated / "ground_truth" / "persons.parquet")
-                   .filter("in_registry")["person_id"])
+    registry = set(pl.read_parquet(generated / "ground_truth" / "persons.parquet").filter("in_registry")["person_id"])
     assert {rows[key]["person_id"] for key in wrong} <= registry  # a real person, just the wrong one
 
     second, follow_up = csvs  # ..._bo_sung_YYYYMMDD.csv sorts before ..._dinh_chinh_YYYYMMDD.csv
@@ -273,8 +321,19 @@ def test_cli(generated: Path, truth: pl.DataFrame, tmp_path: Path, capsys: pytes
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "ground_truth" in err
 
-    args = ["play-reviewers", "--workbooks", str(exported), "--landing", str(landing),
-            "--decided-on", "2022-07-04", "--seed", "2", "--mistakes", "1"]
+    args = [
+        "play-reviewers",
+        "--workbooks",
+        str(exported),
+        "--landing",
+        str(landing),
+        "--decided-on",
+        "2022-07-04",
+        "--seed",
+        "2",
+        "--mistakes",
+        "1",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "04/07/2022" in out and "05/07/2022" in out

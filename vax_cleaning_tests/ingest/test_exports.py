@@ -7,11 +7,13 @@ from vax_cleaning.ingest.exports import ingest_province, provinces_with_exports,
 from vax_cleaning_tests.conftest import HEADER_VI, write_export
 
 RUN_DAY = date(2022, 6, 20)
-GOOD = "Nguyễn Văn Hùng,12/05/1980,Nam,079080001234,0909123456,\"Xã An Phú, Huyện Củ Chi\",Pfizer,2,15/08/2021,FA1234,Trạm Y tế An Phú"
+GOOD = 'Nguyễn Văn Hùng,12/05/1980,Nam,079080001234,0909123456,"Xã An Phú, Huyện Củ Chi",Pfizer,2,15/08/2021,FA1234,Trạm Y tế An Phú'
 
 
 def reasons(landing: Path) -> dict[int, str]:
-    return dict(ingest_province(landing / "exports", "79", RUN_DAY).rejected.select("source_row", "reason_code").iter_rows())
+    return dict(
+        ingest_province(landing / "exports", "79", RUN_DAY).rejected.select("source_row", "reason_code").iter_rows()
+    )
 
 
 def test_good_record_is_typed(landing: Path):
@@ -72,7 +74,9 @@ def test_conservation_over_mixed_files(landing: Path):
     exports = ingest_province(landing / "exports", "79", RUN_DAY)
     assert exports.accepted.height + exports.rejected.filter(exports.rejected["source_row"] > 0).height == 5
     assert exports.files.sort("source_file")["records"].to_list() == [3, 2, 0]
-    assert exports.rejected.filter(exports.rejected["reason_code"] == "unreadable_file")["source_file"].to_list() == ["79/c.xlsx"]
+    assert exports.rejected.filter(exports.rejected["reason_code"] == "unreadable_file")["source_file"].to_list() == [
+        "79/c.xlsx"
+    ]
 
 
 def test_unknown_province_folder_is_reported_not_ingested(landing: Path):

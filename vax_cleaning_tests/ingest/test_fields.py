@@ -69,7 +69,10 @@ def test_id_cleaning_never_invents_digits(cell, number, kind, issue):
     assert parse_id(cell) == {"id_number": number, "id_kind": kind, "id_issue": issue}
 
 
-@pytest.mark.parametrize("cell, expected", [("Nam", "Nam"), ("nữ", "Nữ"), ("M", "Nam"), ("F", "Nữ"), ("1", "Nam"), ("0", "Nữ"), ("?", None), (None, None)])
+@pytest.mark.parametrize(
+    "cell, expected",
+    [("Nam", "Nam"), ("nữ", "Nữ"), ("M", "Nam"), ("F", "Nữ"), ("1", "Nam"), ("0", "Nữ"), ("?", None), (None, None)],
+)
 def test_gender_spellings(cell, expected):
     assert pl.select(fields.gender(pl.lit(cell, pl.String))).item() == expected
 

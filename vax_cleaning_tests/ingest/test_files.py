@@ -10,7 +10,7 @@ import xlsxwriter
 from vax_cleaning.ingest.files import UnreadableFileError, decode, read_csv_records, read_records, read_xlsx_records
 from vax_cleaning_tests.conftest import to_cp1258
 
-CSV = "Họ và tên,Ngày tiêm,Tên vắc xin,Mũi số,Địa chỉ\nNguyễn Thị Thuỷ,15/08/2021,Pfizer,1,\"Xã Tân Phú, Huyện Củ Chi\"\n"
+CSV = 'Họ và tên,Ngày tiêm,Tên vắc xin,Mũi số,Địa chỉ\nNguyễn Thị Thuỷ,15/08/2021,Pfizer,1,"Xã Tân Phú, Huyện Củ Chi"\n'
 
 
 def test_utf8_bom_is_detected_and_stripped():
@@ -88,5 +88,5 @@ def test_xlsx_numeric_ids_excel_dates_and_text_years(tmp_path: Path):
 def test_corrupt_xlsx_is_a_clear_error(tmp_path: Path):
     path = tmp_path / "broken.xlsx"
     path.write_text("not a workbook")
-    with pytest.raises(UnreadableFileError, match="re-export|xlsx"):
+    with pytest.raises(UnreadableFileError, match=r"re-export|xlsx"):
         read_records(path)

@@ -19,8 +19,14 @@ def write_snapshot(landing: Path, day: str, rows: list[str]) -> None:
 
 def test_newest_snapshot_is_in_force_and_dated(landing: Path):
     write_snapshot(landing, "2022-05-01", ["079080001234,,Nguyễn Văn Hùng,1980-05-12,Nam,79,Củ Chi"])
-    write_snapshot(landing, "2022-06-15", ["079080001234,,Nguyễn Văn Hùng,1980-05-12,Nam,79,Củ Chi",
-                                            "001195000001,012345678,Trần Thị Mai,1995,Nữ,01,Ba Đình"])
+    write_snapshot(
+        landing,
+        "2022-06-15",
+        [
+            "079080001234,,Nguyễn Văn Hùng,1980-05-12,Nam,79,Củ Chi",
+            "001195000001,012345678,Trần Thị Mai,1995,Nữ,01,Ba Đình",
+        ],
+    )
     snapshot = load_registry(landing / "registry")
     assert snapshot.snapshot_date == date(2022, 6, 15)
     assert snapshot.people["person_id"].to_list() == ["079080001234", "001195000001"]
@@ -35,24 +41,32 @@ def test_configured_snapshot_wins(landing: Path):
 
 
 def test_duplicate_and_malformed_person_ids_are_set_aside(landing: Path):
-    write_snapshot(landing, "2022-06-15", [
-        "079080001234,,Nguyễn Văn Hùng,1980-05-12,Nam,79,Củ Chi",
-        "079080001234,,Nguyễn Văn Hưng,1980-05-12,Nam,79,Củ Chi",
-        "79080001,,Lê Văn Tám,1980-05-12,Nam,79,Củ Chi",
-        "001195000001,,Trần Thị Mai,1995-01-02,Nữ,01,Ba Đình",
-    ])
+    write_snapshot(
+        landing,
+        "2022-06-15",
+        [
+            "079080001234,,Nguyễn Văn Hùng,1980-05-12,Nam,79,Củ Chi",
+            "079080001234,,Nguyễn Văn Hưng,1980-05-12,Nam,79,Củ Chi",
+            "79080001,,Lê Văn Tám,1980-05-12,Nam,79,Củ Chi",
+            "001195000001,,Trần Thị Mai,1995-01-02,Nữ,01,Ba Đình",
+        ],
+    )
     snapshot = load_registry(landing / "registry")
     assert snapshot.people["person_id"].to_list() == ["001195000001"]
     assert snapshot.rejected["reason"].to_list().count("person_id appears more than once in the snapshot") == 2
 
 
 def test_id_layout_agreement_flags(landing: Path):
-    write_snapshot(landing, "2022-06-15", [
-        "079080001234,,Nguyễn Văn Hùng,1980-05-12,Nam,79,Củ Chi",   # 0 = male 1900s, 80
-        "079180001234,,Nguyễn Văn Hải,1980-05-12,Nam,79,Củ Chi",    # 1 = female: gender disagrees
-        "079205001234,,Nguyễn Thị Lan,2005-01-01,Nữ,79,Củ Chi",     # 2 = male 2000s: gender disagrees
-        "079306001234,,Nguyễn Thị Hoa,2007-01-01,Nữ,79,Củ Chi",     # 3 = female 2000s, 06 vs 2007: year disagrees
-    ])
+    write_snapshot(
+        landing,
+        "2022-06-15",
+        [
+            "079080001234,,Nguyễn Văn Hùng,1980-05-12,Nam,79,Củ Chi",  # 0 = male 1900s, 80
+            "079180001234,,Nguyễn Văn Hải,1980-05-12,Nam,79,Củ Chi",  # 1 = female: gender disagrees
+            "079205001234,,Nguyễn Thị Lan,2005-01-01,Nữ,79,Củ Chi",  # 2 = male 2000s: gender disagrees
+            "079306001234,,Nguyễn Thị Hoa,2007-01-01,Nữ,79,Củ Chi",  # 3 = female 2000s, 06 vs 2007: year disagrees
+        ],
+    )
     flags = load_registry(landing / "registry").people.select("id_birth_year_agrees", "id_gender_agrees").rows()
     assert flags == [(True, True), (True, False), (True, False), (False, True)]
 

@@ -25,7 +25,9 @@ def test_every_sheet_with_decision_columns_counts_and_names_itself(tmp_path: Pat
     queue = book.create_sheet("Cần xác minh")
     queue.append(["DANH SÁCH CẦN XÁC MINH - PHƯỜNG 1"])  # a title block above the header
     queue.append(HEADER)
-    queue.append(["79/site1.csv", 3, "Đúng người", 79190000011, "Công an phường 1", "25/06/2022"])  # ID typed as a number
+    queue.append(
+        ["79/site1.csv", 3, "Đúng người", 79190000011, "Công an phường 1", "25/06/2022"]
+    )  # ID typed as a number
     queue.append(["79/site1.csv", 4, None, None, None, None])  # not decided yet: ignored
     book.save(folder / "79_ra_soat.xlsx")
     returned = read_decision_files(tmp_path / "reviews", "79")

@@ -122,7 +122,12 @@ def doses(*records: dict[str, Any]) -> pl.DataFrame:
     )
 
 
-def link(batch: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings | None = None, other_linked: pl.DataFrame | None = None) -> LinkageResult:
+def link(
+    batch: pl.DataFrame,
+    people: pl.DataFrame,
+    settings: LinkageSettings | None = None,
+    other_linked: pl.DataFrame | None = None,
+) -> LinkageResult:
     """Run the linkage."""
     return link_doses(batch, people, settings, other_linked)
 

@@ -21,7 +21,11 @@ PEOPLE = registry(HUNG, HOA)
 
 def test_id_name_and_dob_agree_is_verified():
     result = link(doses(dose("Nguyễn Văn Hùng", "1985-03-04", "Nam", HUNG_ID)), PEOPLE)
-    assert (row(result)["match_status"], row(result)["person_id"], row(result)["rule"]) == ("verified", HUNG_ID, "ID_MATCH")
+    assert (row(result)["match_status"], row(result)["person_id"], row(result)["rule"]) == (
+        "verified",
+        HUNG_ID,
+        "ID_MATCH",
+    )
     assert row(result)["match_score"] > 0.99
     assert result.corrections.is_empty()
 
@@ -135,7 +139,9 @@ def test_relatives_id_links_to_the_person_named_not_to_the_id_owner():
 
 def test_housemates_id_links_even_a_household_registered_in_another_province():
     # Mother and son live in Hà Nội; the mother was vaccinated in province 79 with her son's ID.
-    mother = person(MOTHER_ID, "Phạm Thị Xuân", "1962-07-15", "Nữ", province="01", address="Phường Láng Hạ, Quận Đống Đa")
+    mother = person(
+        MOTHER_ID, "Phạm Thị Xuân", "1962-07-15", "Nữ", province="01", address="Phường Láng Hạ, Quận Đống Đa"
+    )
     son = person(SON_ID, "Lê Văn Nam", "1990-02-10", "Nam", province="01", address="Phường Láng Hạ, Quận Đống Đa")
     result = link(doses(dose("Phạm Thị Xuân", "1962-07-15", "Nữ", SON_ID)), registry(mother, son))
     assert (row(result)["match_status"], row(result)["person_id"]) == ("corrected", MOTHER_ID)
@@ -149,7 +155,9 @@ def test_relatives_id_is_never_corrected_to_its_owner():
 
 def test_id_typo_hitting_another_real_person_finds_the_right_one():
     neighbour = person(cccd(1985, "Nam", 124), "Đỗ Minh Tuấn", "1971-05-30", "Nam")
-    result = link(doses(dose("Nguyễn Văn Hùng", "1985-03-04", "Nam", cccd(1985, "Nam", 124))), registry(HUNG, neighbour))
+    result = link(
+        doses(dose("Nguyễn Văn Hùng", "1985-03-04", "Nam", cccd(1985, "Nam", 124))), registry(HUNG, neighbour)
+    )
     assert (row(result)["match_status"], row(result)["person_id"]) == ("corrected", HUNG_ID)
     assert fixes(result) == {"id_number": ("ID_NEAR_MISS", "auto")}
 
@@ -190,7 +198,9 @@ def test_twin_written_with_her_sisters_id_goes_to_review():
 
 
 def test_id_owner_with_a_typo_loses_to_a_look_alike_who_fits_exactly():
-    people = registry(person(MAI_ID, "Phạm Thị Lan", "2003-06-09", "Nữ"), person(LAN_ID, "Phạm Thị Lân", "2003-06-09", "Nữ"))
+    people = registry(
+        person(MAI_ID, "Phạm Thị Lan", "2003-06-09", "Nữ"), person(LAN_ID, "Phạm Thị Lân", "2003-06-09", "Nữ")
+    )
     result = link(doses(dose("Phạm Thị Lan", "2003-06-09", "Nữ", LAN_ID)), people)
     assert (row(result)["match_status"], row(result)["rule"]) == ("review", "ID_CONFLICT")
 
@@ -279,7 +289,9 @@ def test_namesake_with_an_unrelated_birth_date_does_not_block_the_link():
 def test_name_common_in_its_birth_year_is_not_linked_on_name_and_dob_alone():
     # Ten Hùngs born in 1985: if the writer is missing from the registry (often the case for
     # people without an ID), a namesake sharing the birth date is too likely.
-    namesakes = [person(cccd(1985, "Nam", 900 + i), "Nguyễn Văn Hùng", f"1985-0{5 + i % 5}-{15 + i}", "Nam") for i in range(9)]
+    namesakes = [
+        person(cccd(1985, "Nam", 900 + i), "Nguyễn Văn Hùng", f"1985-0{5 + i % 5}-{15 + i}", "Nam") for i in range(9)
+    ]
     result = link(doses(dose("Nguyễn Văn Hùng", "1985-03-04", "Nam")), registry(HUNG, *namesakes))
     assert (row(result)["match_status"], row(result)["rule"]) == ("review", "MAYBE_UNREGISTERED")
     assert row(result)["candidate_person_id"] == HUNG_ID
@@ -292,7 +304,9 @@ def test_candidate_living_elsewhere_is_not_linked_on_name_and_dob_alone():
 
 
 def test_a_near_miss_id_links_even_a_common_name():
-    namesakes = [person(cccd(1985, "Nam", 900 + i), "Nguyễn Văn Hùng", f"1985-0{5 + i % 5}-{15 + i}", "Nam") for i in range(9)]
+    namesakes = [
+        person(cccd(1985, "Nam", 900 + i), "Nguyễn Văn Hùng", f"1985-0{5 + i % 5}-{15 + i}", "Nam") for i in range(9)
+    ]
     people = registry(HUNG, *namesakes)
     result = link(doses(dose("Nguyễn Văn Hùng", "1985-03-04", "Nam", HUNG_ID[:-1] + "9")), people)
     assert (row(result)["match_status"], row(result)["person_id"]) == ("corrected", HUNG_ID)
@@ -361,10 +375,16 @@ def test_duplicates_across_provinces_both_ways():
             "vaccine_code": ["AZ", "AZ"],
         }
     ).with_columns(vaccination_date=pl.date(2021, 8, 1))
-    batch = doses(dose("Nguyễn Văn Hùng", "1985-03-04", "Nam", HUNG_ID), dose("Trần Thị Hòa", "1990-12-01", "Nữ", HOA_ID))
+    batch = doses(
+        dose("Nguyễn Văn Hùng", "1985-03-04", "Nam", HUNG_ID), dose("Trần Thị Hòa", "1990-12-01", "Nữ", HOA_ID)
+    )
     result = link(batch, PEOPLE, other_linked=other)
     hung, hoa = row(result, 1), row(result, 2)
-    assert (hung["match_status"], hung["duplicate_of_file"], hung["duplicate_of_row"]) == ("duplicate", "01/early.csv", 7)
+    assert (hung["match_status"], hung["duplicate_of_file"], hung["duplicate_of_row"]) == (
+        "duplicate",
+        "01/early.csv",
+        7,
+    )
     assert hoa["match_status"] == "verified"
     assert result.superseded.to_dicts() == [
         {"source_file": "80/late.csv", "source_row": 3, "duplicate_of_file": "79/site1.csv", "duplicate_of_row": 2}

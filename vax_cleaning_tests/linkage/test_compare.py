@@ -45,7 +45,9 @@ def levels(
     records = record_features(doses(dose(written_name, written_dob, written_gender, written_id)))
     people = registry_features(registry(person(PERSON_ID, name, dob, gender, old_id=old_id, province=province)))
     pairs = pl.DataFrame({"_rec": [0], "_reg": [0]}, schema={"_rec": pl.UInt32, "_reg": pl.UInt32})
-    row = compare_pairs(gather_pairs(pairs, records, people), typo_max_edits=1, typo_min_similarity=0.85).row(0, named=True)
+    row = compare_pairs(gather_pairs(pairs, records, people), typo_max_edits=1, typo_min_similarity=0.85).row(
+        0, named=True
+    )
     return {
         "name": NameLevel(row["name_level"]).label,
         "dob": DobLevel(row["dob_level"]).label,

@@ -27,7 +27,9 @@ PEOPLE = registry(
 BATCH = doses(
     dose("Lê Thị Lan", "1990-05-02", "Nữ", None),  # row 1: two registry namesakes -> review (AMBIGUOUS_NAME_DOB)
     dose("Võ Minh Tuấn", "1978-11-20", "Nam", TUAN_ID),  # row 2: verified by ID
-    dose("Đặng Văn Khoa", "1960-01-01", "Nam", None, on="2021-11-01", dose_number=3),  # row 3: nobody like him -> unmatched
+    dose(
+        "Đặng Văn Khoa", "1960-01-01", "Nam", None, on="2021-11-01", dose_number=3
+    ),  # row 3: nobody like him -> unmatched
     dose("Vo Minh Tuan", "1978", "Nam", TUAN_ID, on="2021-09-01", dose_number=2),  # row 4: corrected by ID
 )
 RECORDS = BATCH.select("source_file", "source_row")

@@ -21,9 +21,13 @@ PEOPLE = registry(
 )
 BATCH = doses(
     dose("Nguyễn Văn Hùng", "1985-03-04", "Nam", HUNG_ID),  # verified by ID
-    dose("Nguyen Van Hung", "1985-04-03", "Nam", "025123456", on="2021-09-01", dose_number=2),  # old CMND, no accents, day/month swapped
+    dose(
+        "Nguyen Van Hung", "1985-04-03", "Nam", "025123456", on="2021-09-01", dose_number=2
+    ),  # old CMND, no accents, day/month swapped
     dose("Trần Thị Hòa", "1990-12-01", "Nữ", HOA_ID[:9] + HOA_ID[10] + HOA_ID[9] + HOA_ID[11:]),  # ID digits swapped
-    dose("Trần Thị Hòa", "1990-12-01", "Nữ", None, on="2021-09-01", dose_number=2),  # no ID: a namesake-like neighbour keeps it in review
+    dose(
+        "Trần Thị Hòa", "1990-12-01", "Nữ", None, on="2021-09-01", dose_number=2
+    ),  # no ID: a namesake-like neighbour keeps it in review
     dose("Phạm Văn Đồng", "1906-03-01", "Nam", cccd(1906, "Nam", 1)),  # not in the registry
 )
 
@@ -44,7 +48,11 @@ def test_a_lookup_of_other_provinces_copies_decides_like_the_whole_frame():
             "source_file": ["01/early.csv", "01/early.csv", "80/late.csv"],
             "source_row": [7, 8, 3],
             "person_id": [HUNG_ID, HUNG_ID, HOA_ID],
-            "vaccination_date": [date(2021, 8, 1), date(2021, 10, 1), date(2021, 8, 1)],  # Hùng's 10-01 dose is not ours
+            "vaccination_date": [
+                date(2021, 8, 1),
+                date(2021, 10, 1),
+                date(2021, 8, 1),
+            ],  # Hùng's 10-01 dose is not ours
             "vaccine_code": ["AZ", "AZ", "AZ"],
         },
     )

@@ -75,7 +75,12 @@ def test_id_kind_by_length():
 
 @pytest.mark.parametrize(
     ("cccd", "year", "gender"),
-    [("079085000123", 1985, "Nam"), ("001190000001", 1990, "Nữ"), ("001203000001", 2003, "Nam"), ("048305123456", 2005, "Nữ")],
+    [
+        ("079085000123", 1985, "Nam"),
+        ("001190000001", 1990, "Nữ"),
+        ("001203000001", 2003, "Nam"),
+        ("048305123456", 2005, "Nữ"),
+    ],
 )
 def test_cccd_embeds_birth_year_and_gender(cccd, year, gender):
     assert pl.select(cccd_birth_year(pl.lit(cccd))).item() == year

@@ -42,7 +42,7 @@ def test_settings_missing_a_weight_fail_when_built_naming_the_level():
 
 def test_weights_keyed_by_label_text_fail_when_built():
     by_label = {level.label: weight for level, weight in DEFAULT_SETTINGS.dob_weights.items()}
-    with pytest.raises(ValueError, match="dob_weights: .* are not DobLevel members"):
+    with pytest.raises(ValueError, match=r"dob_weights: .* are not DobLevel members"):
         LinkageSettings(dob_weights=by_label)
 
 

@@ -13,26 +13,47 @@ from vax_cleaning.partitions import province_code, province_partitions
 from vax_cleaning.resources import LandingFolder
 
 RAW_CHECKS = [
-    dg.AssetCheckSpec("conservation", asset="raw_dose_exports", blocking=True,
-                      description="Every data record of every file is in raw_dose_exports or rejected_rows, exactly once."),
-    dg.AssetCheckSpec("vaccination_date_present", asset="raw_dose_exports", blocking=True,
-                      description="No accepted record lacks a parseable vaccination date."),
-    dg.AssetCheckSpec("known_province_folders", asset="raw_dose_exports",
-                      description="Every folder under exports/ is one of the 63 province codes; others are not ingested."),
+    dg.AssetCheckSpec(
+        "conservation",
+        asset="raw_dose_exports",
+        blocking=True,
+        description="Every data record of every file is in raw_dose_exports or rejected_rows, exactly once.",
+    ),
+    dg.AssetCheckSpec(
+        "vaccination_date_present",
+        asset="raw_dose_exports",
+        blocking=True,
+        description="No accepted record lacks a parseable vaccination date.",
+    ),
+    dg.AssetCheckSpec(
+        "known_province_folders",
+        asset="raw_dose_exports",
+        description="Every folder under exports/ is one of the 63 province codes; others are not ingested.",
+    ),
 ]
 
 
 @warehouse_multi_asset(
     specs=[
-        dg.AssetSpec("raw_dose_exports", group_name="ingest", kinds={"polars"},
-                     description="Accepted dose records of one province's exports (CSV/XLSX, any field encoding), "
-                     "typed, with source_file/source_row lineage."),
-        dg.AssetSpec("rejected_rows", group_name="ingest",
-                     description="Records of the province's exports that could not be accepted, with the reason "
-                     "(blank, field count, vaccination date, vaccine, dose number, unreadable file)."),
-        dg.AssetSpec("export_files", group_name="ingest",
-                     description="One row per landed export file of the province: format/encoding, records, "
-                     "accepted, rejected, and the problem when it could not be read."),
+        dg.AssetSpec(
+            "raw_dose_exports",
+            group_name="ingest",
+            kinds={"polars"},
+            description="Accepted dose records of one province's exports (CSV/XLSX, any field encoding), "
+            "typed, with source_file/source_row lineage.",
+        ),
+        dg.AssetSpec(
+            "rejected_rows",
+            group_name="ingest",
+            description="Records of the province's exports that could not be accepted, with the reason "
+            "(blank, field count, vaccination date, vaccine, dose number, unreadable file).",
+        ),
+        dg.AssetSpec(
+            "export_files",
+            group_name="ingest",
+            description="One row per landed export file of the province: format/encoding, records, "
+            "accepted, rejected, and the problem when it could not be read.",
+        ),
     ],
     partitions_def=province_partitions,
     check_specs=RAW_CHECKS,
@@ -42,7 +63,11 @@ def raw_dose_exports(context: dg.AssetExecutionContext, landing: LandingFolder, 
     code = province_code(context.partition_key)
     exports = ingest_province(landing.exports_dir, code, landing.today())
     with duckdb.get_connection() as conn:
-        tables = {"raw_dose_exports": exports.accepted, "rejected_rows": exports.rejected, "export_files": exports.files}
+        tables = {
+            "raw_dose_exports": exports.accepted,
+            "rejected_rows": exports.rejected,
+            "export_files": exports.files,
+        }
         warehouse.replace_slices(conn, tables, "province_code", code)
         stored = conn.execute(
             """SELECT (SELECT count(*) FROM raw_dose_exports WHERE province_code = $1),
@@ -62,7 +87,10 @@ def raw_dose_exports(context: dg.AssetExecutionContext, landing: LandingFolder, 
     )
     yield dg.MaterializeResult(
         asset_key="rejected_rows",
-        metadata={**table_metadata(exports.rejected, "rejected_rows"), "by_reason": counts_by(exports.rejected, "reason_code")},
+        metadata={
+            **table_metadata(exports.rejected, "rejected_rows"),
+            "by_reason": counts_by(exports.rejected, "reason_code"),
+        },
     )
     yield dg.MaterializeResult(
         asset_key="export_files",
@@ -85,15 +113,22 @@ def raw_dose_exports(context: dg.AssetExecutionContext, landing: LandingFolder, 
             dg.AssetCheckResult(
                 check_name="conservation",
                 passed=accepted_rows + rejected_rows == file_records and duplicated_identities == 0,
-                metadata={"records_in_files": file_records, "accepted": accepted_rows, "rejected": rejected_rows,
-                          "identities_stored_twice": duplicated_identities},
+                metadata={
+                    "records_in_files": file_records,
+                    "accepted": accepted_rows,
+                    "rejected": rejected_rows,
+                    "identities_stored_twice": duplicated_identities,
+                },
             ),
-            dg.AssetCheckResult(check_name="vaccination_date_present", passed=undated == 0,
-                                metadata={"accepted_without_date": undated}),
+            dg.AssetCheckResult(
+                check_name="vaccination_date_present", passed=undated == 0, metadata={"accepted_without_date": undated}
+            ),
             dg.AssetCheckResult(
                 check_name="known_province_folders",
                 passed=not unknown_folders,
-                description=f"not ingested, unknown province folders under exports/: {unknown_folders}" if unknown_folders else None,
+                description=f"not ingested, unknown province folders under exports/: {unknown_folders}"
+                if unknown_folders
+                else None,
                 metadata={"unknown_folders": unknown_folders},
             ),
         ],
@@ -101,12 +136,22 @@ def raw_dose_exports(context: dg.AssetExecutionContext, landing: LandingFolder, 
 
 
 REGISTRY_CHECKS = [
-    dg.AssetCheckSpec("person_id_unique", asset="registry_snapshot", blocking=True,
-                      description="person_id is a unique 12-digit number in the snapshot in force."),
-    dg.AssetCheckSpec("registry_rows_valid", asset="registry_snapshot",
-                      description="No registry row was set aside for a missing, malformed or duplicated person_id."),
-    dg.AssetCheckSpec("id_layout_agrees", asset="registry_snapshot",
-                      description="Share of people whose CCCD's embedded birth year or gender digit disagrees with the record."),
+    dg.AssetCheckSpec(
+        "person_id_unique",
+        asset="registry_snapshot",
+        blocking=True,
+        description="person_id is a unique 12-digit number in the snapshot in force.",
+    ),
+    dg.AssetCheckSpec(
+        "registry_rows_valid",
+        asset="registry_snapshot",
+        description="No registry row was set aside for a missing, malformed or duplicated person_id.",
+    ),
+    dg.AssetCheckSpec(
+        "id_layout_agrees",
+        asset="registry_snapshot",
+        description="Share of people whose CCCD's embedded birth year or gender digit disagrees with the record.",
+    ),
 ]
 
 ID_LAYOUT_DISAGREEMENT_TOLERANCE = 0.01
@@ -115,12 +160,19 @@ ID_LAYOUT_DISAGREEMENT_TOLERANCE = 0.01
 
 @warehouse_multi_asset(
     specs=[
-        dg.AssetSpec("registry_snapshot", group_name="ingest", kinds={"polars"},
-                     description="The national population registry snapshot in force (newest registry/<date>/ unless "
-                     "configured), validated, with the snapshot date on every row so downstream results can say "
-                     "which snapshot they used."),
-        dg.AssetSpec("registry_rejected_rows", group_name="ingest",
-                     description="Registry rows set aside (person_id missing, malformed or duplicated), with the reason."),
+        dg.AssetSpec(
+            "registry_snapshot",
+            group_name="ingest",
+            kinds={"polars"},
+            description="The national population registry snapshot in force (newest registry/<date>/ unless "
+            "configured), validated, with the snapshot date on every row so downstream results can say "
+            "which snapshot they used.",
+        ),
+        dg.AssetSpec(
+            "registry_rejected_rows",
+            group_name="ingest",
+            description="Registry rows set aside (person_id missing, malformed or duplicated), with the reason.",
+        ),
     ],
     check_specs=REGISTRY_CHECKS,
 )
@@ -138,11 +190,15 @@ def registry_snapshot(context: dg.AssetExecutionContext, landing: LandingFolder,
     year_disagrees = int((~people["id_birth_year_agrees"]).sum() or 0)
     gender_disagrees = int((~people["id_gender_agrees"]).sum() or 0)
     disagreement_share = (year_disagrees + gender_disagrees) / max(people.height, 1)
-    context.log.info(f"registry snapshot {snapshot.snapshot_date}: {people.height} people, {snapshot.rejected.height} rows set aside")
+    context.log.info(
+        f"registry snapshot {snapshot.snapshot_date}: {people.height} people, {snapshot.rejected.height} rows set aside"
+    )
     yield dg.MaterializeResult(
         asset_key="registry_rejected_rows",
-        metadata={**table_metadata(snapshot.rejected, "registry_rejected_rows"),
-                  "by_reason": counts_by(snapshot.rejected, "reason")},
+        metadata={
+            **table_metadata(snapshot.rejected, "registry_rejected_rows"),
+            "by_reason": counts_by(snapshot.rejected, "reason"),
+        },
     )
     yield dg.MaterializeResult(
         asset_key="registry_snapshot",
@@ -155,14 +211,26 @@ def registry_snapshot(context: dg.AssetExecutionContext, landing: LandingFolder,
             "year_only_birth_dates": int(people["birth_month"].is_null().sum()),
         },
         check_results=[
-            dg.AssetCheckResult(check_name="person_id_unique", passed=duplicates == 0 and malformed == 0,
-                                metadata={"duplicated": duplicates, "malformed": malformed}),
-            dg.AssetCheckResult(check_name="registry_rows_valid", passed=snapshot.rejected.height == 0,
-                                severity=dg.AssetCheckSeverity.WARN,
-                                metadata={"rows_set_aside": snapshot.rejected.height}),
-            dg.AssetCheckResult(check_name="id_layout_agrees", passed=disagreement_share <= ID_LAYOUT_DISAGREEMENT_TOLERANCE,
-                                severity=dg.AssetCheckSeverity.WARN,
-                                metadata={"birth_year_disagrees": year_disagrees, "gender_disagrees": gender_disagrees,
-                                          "share": round(disagreement_share, 5)}),
+            dg.AssetCheckResult(
+                check_name="person_id_unique",
+                passed=duplicates == 0 and malformed == 0,
+                metadata={"duplicated": duplicates, "malformed": malformed},
+            ),
+            dg.AssetCheckResult(
+                check_name="registry_rows_valid",
+                passed=snapshot.rejected.height == 0,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"rows_set_aside": snapshot.rejected.height},
+            ),
+            dg.AssetCheckResult(
+                check_name="id_layout_agrees",
+                passed=disagreement_share <= ID_LAYOUT_DISAGREEMENT_TOLERANCE,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "birth_year_disagrees": year_disagrees,
+                    "gender_disagrees": gender_disagrees,
+                    "share": round(disagreement_share, 5),
+                },
+            ),
         ],
     )

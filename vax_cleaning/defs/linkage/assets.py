@@ -7,8 +7,8 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from vax_cleaning import warehouse
-from vax_cleaning.defs.metadata import column_lineage, counts_by, table_metadata
 from vax_cleaning.defs.linkage.config import LinkageConfig
+from vax_cleaning.defs.metadata import column_lineage, counts_by, table_metadata
 from vax_cleaning.defs.policies import NATIONAL_REFRESH, terminal_errors, warehouse_asset, warehouse_multi_asset
 from vax_cleaning.linkage import link_doses
 from vax_cleaning.linkage import passport_ready as eligibility
@@ -29,52 +29,74 @@ from vax_cleaning.vocabulary import (
 LINKED = sql_list(LINKED_STATUSES)
 
 MATCH_CHECKS = [
-    dg.AssetCheckSpec("every_record_matched_once", asset="matched_records", blocking=True,
-                      description="Each accepted record of the province has exactly one matched_records row; no record is both matched and rejected."),
-    dg.AssetCheckSpec("status_domain", asset="matched_records", blocking=True,
-                      description="match_status is one of the contract's five; person_id is set exactly for verified, corrected and duplicate."),
-    dg.AssetCheckSpec("corrections_reference_people_and_records", asset="correction_sets", blocking=True,
-                      description="Every correction names an existing registry person and a real dose record; every corrected record has an applied (auto or confirmed) correction."),
+    dg.AssetCheckSpec(
+        "every_record_matched_once",
+        asset="matched_records",
+        blocking=True,
+        description="Each accepted record of the province has exactly one matched_records row; no record is both matched and rejected.",
+    ),
+    dg.AssetCheckSpec(
+        "status_domain",
+        asset="matched_records",
+        blocking=True,
+        description="match_status is one of the contract's five; person_id is set exactly for verified, corrected and duplicate.",
+    ),
+    dg.AssetCheckSpec(
+        "corrections_reference_people_and_records",
+        asset="correction_sets",
+        blocking=True,
+        description="Every correction names an existing registry person and a real dose record; every corrected record has an applied (auto or confirmed) correction.",
+    ),
 ]
 
 IDENTITY = ["full_name", "date_of_birth", "gender", "id_number"]
-MATCHED_LINEAGE = column_lineage({
-    "source_file": [("raw_dose_exports", "source_file")],
-    "source_row": [("raw_dose_exports", "source_row")],
-    "province_code": [("raw_dose_exports", "province_code")],
-    "person_id": [("registry_snapshot", "person_id")],
-    "match_status": [("raw_dose_exports", c) for c in IDENTITY] + [("registry_snapshot", c) for c in IDENTITY[:3]],
-    "match_score": [("raw_dose_exports", c) for c in IDENTITY] + [("registry_snapshot", c) for c in IDENTITY[:3]],
-    "decided_by": [("review_decisions", "outcome")],
-})
-CORRECTION_LINEAGE = column_lineage({
-    "source_file": [("matched_records", "source_file")],
-    "source_row": [("matched_records", "source_row")],
-    "person_id": [("matched_records", "person_id")],
-    "current_value": [("raw_dose_exports", c) for c in IDENTITY],
-    "corrected_value": [("registry_snapshot", c) for c in ["person_id", "full_name", "date_of_birth", "gender"]],
-})
-PASSPORT_LINEAGE = column_lineage({
-    "person_id": [("matched_records", "person_id")],
-    "doses_linked": [("matched_records", "match_status")],
-    "eligible": [("matched_records", "match_status"), ("raw_dose_exports", "vaccination_date"),
-                 ("raw_dose_exports", "vaccine_code"), ("raw_dose_exports", "dose_number")],
-})
+MATCHED_LINEAGE = column_lineage(
+    {
+        "source_file": [("raw_dose_exports", "source_file")],
+        "source_row": [("raw_dose_exports", "source_row")],
+        "province_code": [("raw_dose_exports", "province_code")],
+        "person_id": [("registry_snapshot", "person_id")],
+        "match_status": [("raw_dose_exports", c) for c in IDENTITY] + [("registry_snapshot", c) for c in IDENTITY[:3]],
+        "match_score": [("raw_dose_exports", c) for c in IDENTITY] + [("registry_snapshot", c) for c in IDENTITY[:3]],
+        "decided_by": [("review_decisions", "outcome")],
+    }
+)
+CORRECTION_LINEAGE = column_lineage(
+    {
+        "source_file": [("matched_records", "source_file")],
+        "source_row": [("matched_records", "source_row")],
+        "person_id": [("matched_records", "person_id")],
+        "current_value": [("raw_dose_exports", c) for c in IDENTITY],
+        "corrected_value": [("registry_snapshot", c) for c in ["person_id", "full_name", "date_of_birth", "gender"]],
+    }
+)
+PASSPORT_LINEAGE = column_lineage(
+    {
+        "person_id": [("matched_records", "person_id")],
+        "doses_linked": [("matched_records", "match_status")],
+        "eligible": [
+            ("matched_records", "match_status"),
+            ("raw_dose_exports", "vaccination_date"),
+            ("raw_dose_exports", "vaccine_code"),
+            ("raw_dose_exports", "dose_number"),
+        ],
+    }
+)
 
 DOSE_SELECT = ", ".join(DOSE_COLUMNS + OPTIONAL_DOSE_COLUMNS)
 """Only what the linkage reads: addresses, phones and lots stay in DuckDB (memory at millions of records)."""
 
-_OTHER_LINKED_SQL = """
+_OTHER_LINKED_SQL = f"""
     WITH same_people AS (  -- few: people with linked doses in another province too
         SELECT source_file, source_row, person_id FROM matched_records
-        WHERE province_code <> ? AND match_status IN {linked}
+        WHERE province_code <> ? AND match_status IN {LINKED}
           AND person_id IN (SELECT person_id FROM _batch_doses)
     )
     SELECT m.source_file, m.source_row, m.person_id, d.vaccination_date, d.vaccine_code
     FROM same_people m JOIN raw_dose_exports d USING (source_file, source_row)
     SEMI JOIN _batch_doses b
       ON b.person_id = m.person_id AND b.vaccination_date = d.vaccination_date AND b.vaccine_code = d.vaccine_code
-""".format(linked=LINKED)
+"""
 
 
 @warehouse_asset(
@@ -100,15 +122,24 @@ def registry_features(context: dg.AssetExecutionContext, duckdb: DuckDBResource)
 
 @warehouse_multi_asset(
     specs=[
-        dg.AssetSpec("matched_records", deps=["raw_dose_exports", "registry_features", "review_decisions"],
-                     group_name="linkage", kinds={"polars"},
-                     description="One row per accepted dose record: match_status, the registry person_id it is linked "
-                     "to, match_score, decided_by (machine, or review where people's decision set it), and the "
-                     "per-field comparison levels and rule that decided it."),
-        dg.AssetSpec("correction_sets", deps=["matched_records"], group_name="linkage", kinds={"polars"},
-                     description="One row per proposed field correction (registry value replaces the export's), "
-                     "applied automatically (action=auto), applied after people linked the record (action=confirmed) "
-                     "or left to a reviewer (action=review)."),
+        dg.AssetSpec(
+            "matched_records",
+            deps=["raw_dose_exports", "registry_features", "review_decisions"],
+            group_name="linkage",
+            kinds={"polars"},
+            description="One row per accepted dose record: match_status, the registry person_id it is linked "
+            "to, match_score, decided_by (machine, or review where people's decision set it), and the "
+            "per-field comparison levels and rule that decided it.",
+        ),
+        dg.AssetSpec(
+            "correction_sets",
+            deps=["matched_records"],
+            group_name="linkage",
+            kinds={"polars"},
+            description="One row per proposed field correction (registry value replaces the export's), "
+            "applied automatically (action=auto), applied after people linked the record (action=confirmed) "
+            "or left to a reviewer (action=review).",
+        ),
     ],
     partitions_def=province_partitions,
     check_specs=MATCH_CHECKS,
@@ -118,11 +149,17 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
     code = province_code(context.partition_key)
     with duckdb.get_connection() as conn:
         with terminal_errors(warehouse.MissingTableError):
-            warehouse.require_table(conn, "registry_features", "registry_snapshot and registry_features (job load_registry)")
+            warehouse.require_table(
+                conn, "registry_features", "registry_snapshot and registry_features (job load_registry)"
+            )
         snapshot_date = conn.execute("SELECT max(snapshot_date) FROM registry_snapshot").fetchall()[0][0]
         inputs = {
-            "doses": warehouse.read_frame(conn, f"SELECT {DOSE_SELECT} FROM raw_dose_exports WHERE province_code = ?", [code]),
-            "registry": warehouse.read_frame(conn, "SELECT * FROM registry_features"),  # in registry_snapshot's row order
+            "doses": warehouse.read_frame(
+                conn, f"SELECT {DOSE_SELECT} FROM raw_dose_exports WHERE province_code = ?", [code]
+            ),
+            "registry": warehouse.read_frame(
+                conn, "SELECT * FROM registry_features"
+            ),  # in registry_snapshot's row order
         }
         reviews = _review_instructions(conn, code)
     # millions of rows each, handed over (popped) so that link_doses can free what it no longer needs;
@@ -130,8 +167,11 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
     with terminal_errors(ValueError):  # an operator's setting out of range: the message names it
         settings = config.settings()
     result = link_doses(
-        inputs.pop("doses"), inputs.pop("registry"), settings,
-        other_linked=_other_linked_lookup(duckdb, code), reviews=reviews,
+        inputs.pop("doses"),
+        inputs.pop("registry"),
+        settings,
+        other_linked=_other_linked_lookup(duckdb, code),
+        reviews=reviews,
     )
     matched = result.matched.with_columns(registry_snapshot_date=pl.lit(snapshot_date))
     corrections = result.corrections.with_columns(province_code=pl.lit(code))
@@ -142,11 +182,14 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
         checks = _check_results(conn, code)
     for other, records in superseded_by_province.items():  # another province's tables changed: say so on its partition
         for asset in ("matched_records", "correction_sets"):
-            context.log_event(dg.AssetMaterialization(
-                asset_key=asset, partition=partition_key(other),
-                description=f"{records} records became duplicates of records of province {code} (kept copy)",
-                metadata={"superseded_by_province": code, "records_now_duplicate": records},
-            ))
+            context.log_event(
+                dg.AssetMaterialization(
+                    asset_key=asset,
+                    partition=partition_key(other),
+                    description=f"{records} records became duplicates of records of province {code} (kept copy)",
+                    metadata={"superseded_by_province": code, "records_now_duplicate": records},
+                )
+            )
     context.log.info(f"province {code}: {matched.height} records matched; {counts_by(matched, 'match_status')}")
     yield dg.MaterializeResult(
         asset_key="matched_records",
@@ -204,11 +247,13 @@ def _supersede(conn: duckdb.DuckDBPyConnection, superseded: pl.DataFrame) -> dic
     if superseded.is_empty():
         return {}
     conn.register("_superseded", superseded)
-    conn.execute("""
+    conn.execute(
+        """
         UPDATE matched_records m SET match_status = ?, rule = ?, decided_by = ?,
                duplicate_of_file = s.duplicate_of_file, duplicate_of_row = s.duplicate_of_row
         FROM _superseded s WHERE m.source_file = s.source_file AND m.source_row = s.source_row""",
-        [MatchStatus.DUPLICATE, Rule.DUPLICATE, DecidedBy.MACHINE])
+        [MatchStatus.DUPLICATE, Rule.DUPLICATE, DecidedBy.MACHINE],
+    )
     conn.execute("""
         UPDATE matched_records m SET duplicate_of_file = s.duplicate_of_file, duplicate_of_row = s.duplicate_of_row
         FROM _superseded s WHERE m.duplicate_of_file = s.source_file AND m.duplicate_of_row = s.source_row""")
@@ -222,50 +267,67 @@ def _supersede(conn: duckdb.DuckDBPyConnection, superseded: pl.DataFrame) -> dic
 def _check_results(conn: duckdb.DuckDBPyConnection, code: str) -> list[dg.AssetCheckResult]:
     """The linkage invariants, verified on what was actually written."""
     counts = conn.execute(
-        """SELECT
+        f"""SELECT
              (SELECT count(*) FROM raw_dose_exports WHERE province_code = $1),
              (SELECT count(*) FROM matched_records WHERE province_code = $1),
              (SELECT count(DISTINCT (source_file, source_row)) FROM matched_records WHERE province_code = $1),
              (SELECT count(*) FROM matched_records m JOIN rejected_rows r USING (source_file, source_row) WHERE m.province_code = $1),
-             (SELECT count(*) FROM matched_records WHERE province_code = $1 AND match_status NOT IN {statuses}),
+             (SELECT count(*) FROM matched_records WHERE province_code = $1 AND match_status NOT IN {sql_list(MatchStatus)}),
              (SELECT count(*) FROM matched_records WHERE province_code = $1
-                AND (person_id IS NOT NULL) <> (match_status IN {with_person})),
+                AND (person_id IS NOT NULL) <> (match_status IN {sql_list(PERSON_STATUSES)})),
              (SELECT count(*) FROM correction_sets c WHERE province_code = $1
                 AND NOT EXISTS (SELECT 1 FROM registry_snapshot p WHERE p.person_id = c.person_id)),
              (SELECT count(*) FROM correction_sets c WHERE province_code = $1
                 AND NOT EXISTS (SELECT 1 FROM raw_dose_exports d WHERE d.source_file = c.source_file AND d.source_row = c.source_row)),
-             (SELECT count(*) FROM matched_records m WHERE province_code = $1 AND match_status = '{corrected}'
+             (SELECT count(*) FROM matched_records m WHERE province_code = $1 AND match_status = '{MatchStatus.CORRECTED}'
                 AND NOT EXISTS (SELECT 1 FROM correction_sets c WHERE c.source_file = m.source_file
-                                AND c.source_row = m.source_row AND c.action IN {applied}))""".format(
-            statuses=sql_list(MatchStatus), with_person=sql_list(PERSON_STATUSES),
-            corrected=MatchStatus.CORRECTED, applied=sql_list(APPLIED_ACTIONS),
-        ),
+                                AND c.source_row = m.source_row AND c.action IN {sql_list(APPLIED_ACTIONS)}))""",
         [code],
     ).fetchall()[0]
-    accepted, matched, distinct, also_rejected, bad_status, person_mismatch, no_person, no_record, corrected_without_fix = counts
+    (
+        accepted,
+        matched,
+        distinct,
+        also_rejected,
+        bad_status,
+        person_mismatch,
+        no_person,
+        no_record,
+        corrected_without_fix,
+    ) = counts
     return [
         dg.AssetCheckResult(
-            asset_key="matched_records", check_name="every_record_matched_once",
+            asset_key="matched_records",
+            check_name="every_record_matched_once",
             passed=accepted == matched == distinct and also_rejected == 0,
             metadata={"accepted": accepted, "matched": matched, "distinct": distinct, "also_rejected": also_rejected},
         ),
         dg.AssetCheckResult(
-            asset_key="matched_records", check_name="status_domain",
+            asset_key="matched_records",
+            check_name="status_domain",
             passed=bad_status == 0 and person_mismatch == 0,
             metadata={"unknown_status": bad_status, "person_id_inconsistent": person_mismatch},
         ),
         dg.AssetCheckResult(
-            asset_key="correction_sets", check_name="corrections_reference_people_and_records",
+            asset_key="correction_sets",
+            check_name="corrections_reference_people_and_records",
             passed=no_person == 0 and no_record == 0 and corrected_without_fix == 0,
-            metadata={"unknown_person": no_person, "unknown_record": no_record,
-                      "corrected_without_applied_correction": corrected_without_fix},
+            metadata={
+                "unknown_person": no_person,
+                "unknown_record": no_record,
+                "corrected_without_applied_correction": corrected_without_fix,
+            },
         ),
     ]
 
 
 PASSPORT_CHECKS = [
-    dg.AssetCheckSpec("one_row_per_linked_person", asset="passport_ready", blocking=True,
-                      description="Exactly the people with at least one verified or corrected dose, once each."),
+    dg.AssetCheckSpec(
+        "one_row_per_linked_person",
+        asset="passport_ready",
+        blocking=True,
+        description="Exactly the people with at least one verified or corrected dose, once each.",
+    ),
 ]
 
 
@@ -281,19 +343,37 @@ PASSPORT_CHECKS = [
 def passport_ready(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """National: a person's doses may be spread over several provinces."""
     with duckdb.get_connection() as conn:
-        linked = warehouse.read_frame(conn, """
+        linked = warehouse.read_frame(
+            conn,
+            """
             SELECT m.person_id, m.match_status, d.vaccination_date, d.dose_number, d.vaccine_code
             FROM matched_records m JOIN raw_dose_exports d USING (source_file, source_row)
-            WHERE m.match_status IN """ + LINKED)
+            WHERE m.match_status IN """
+            + LINKED,
+        )
         ready = eligibility(linked)
         warehouse.replace_table(conn, "passport_ready", ready)
-        expected, stored, distinct = conn.execute("""
-            SELECT (SELECT count(DISTINCT person_id) FROM matched_records WHERE match_status IN """ + LINKED + """),
-                   (SELECT count(*) FROM passport_ready), (SELECT count(DISTINCT person_id) FROM passport_ready)""").fetchall()[0]
+        expected, stored, distinct = conn.execute(
+            """
+            SELECT (SELECT count(DISTINCT person_id) FROM matched_records WHERE match_status IN """
+            + LINKED
+            + """),
+                   (SELECT count(*) FROM passport_ready), (SELECT count(DISTINCT person_id) FROM passport_ready)"""
+        ).fetchall()[0]
     eligible = int(ready["eligible"].sum())
     context.log.info(f"passport_ready: {ready.height} linked people, {eligible} eligible")
     return dg.MaterializeResult(
-        metadata={**table_metadata(ready, "passport_ready"), "dagster/column_lineage": PASSPORT_LINEAGE, "eligible": eligible, "not_yet_eligible": ready.height - eligible},
-        check_results=[dg.AssetCheckResult(check_name="one_row_per_linked_person", passed=expected == stored == distinct,
-                                           metadata={"linked_people": expected, "rows": stored, "distinct": distinct})],
+        metadata={
+            **table_metadata(ready, "passport_ready"),
+            "dagster/column_lineage": PASSPORT_LINEAGE,
+            "eligible": eligible,
+            "not_yet_eligible": ready.height - eligible,
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="one_row_per_linked_person",
+                passed=expected == stored == distinct,
+                metadata={"linked_people": expected, "rows": stored, "distinct": distinct},
+            )
+        ],
     )

@@ -14,7 +14,12 @@ registry_job = dg.define_asset_job(
 province_job = dg.define_asset_job(
     "clean_province",
     selection=dg.AssetSelection.assets(
-        "raw_dose_exports", "rejected_rows", "export_files", "review_decisions", "matched_records", "correction_sets",
+        "raw_dose_exports",
+        "rejected_rows",
+        "export_files",
+        "review_decisions",
+        "matched_records",
+        "correction_sets",
         "province_progress",
     ),
     description="Ingest, judge returned review decisions, link, correct and report one province.",

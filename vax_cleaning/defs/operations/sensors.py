@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import dagster as dg
 
-from vax_cleaning.ingest.exports import export_files, provinces_with_exports
-from vax_cleaning.ingest.reviews import review_files
-from vax_cleaning.ingest.registry import snapshot_dates
 from vax_cleaning.defs.operations.jobs import province_job, province_run_request, registry_job
+from vax_cleaning.ingest.exports import export_files, provinces_with_exports
+from vax_cleaning.ingest.registry import snapshot_dates
+from vax_cleaning.ingest.reviews import review_files
 from vax_cleaning.resources import LandingFolder
 
 
@@ -72,7 +71,9 @@ def rematch_after_registry(context: dg.RunStatusSensorContext, landing: LandingF
 
 national_results = dg.AutomationConditionSensorDefinition(
     "national_results",
-    target=dg.AssetSelection.assets("passport_ready", "latest_province_progress", "national_progress", "progress_report"),
+    target=dg.AssetSelection.assets(
+        "passport_ready", "latest_province_progress", "national_progress", "progress_report"
+    ),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
     description="Refreshes passport readiness and the progress report after province runs (their automation conditions).",

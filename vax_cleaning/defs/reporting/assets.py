@@ -1,6 +1,6 @@
 """Reporting stage: per-province progress of the clean-up, kept as a time series."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -27,17 +27,23 @@ _COUNTS_SQL = f"""
     FROM matched_records WHERE province_code = $1
 """
 
-PROGRESS_LINEAGE = column_lineage({
-    **{status: [("matched_records", "match_status")] for status in STATUS_COLUMNS if status != "rejected"},
-    "decided_by_review": [("matched_records", "decided_by")],
-    "rejected": [("raw_dose_exports", "source_row")],
-    "doses_total": [("matched_records", "match_status"), ("raw_dose_exports", "source_row")],
-})
+PROGRESS_LINEAGE = column_lineage(
+    {
+        **{status: [("matched_records", "match_status")] for status in STATUS_COLUMNS if status != "rejected"},
+        "decided_by_review": [("matched_records", "decided_by")],
+        "rejected": [("raw_dose_exports", "source_row")],
+        "doses_total": [("matched_records", "match_status"), ("raw_dose_exports", "source_row")],
+    }
+)
 """Where each count comes from (rejected_rows is written by the raw_dose_exports asset)."""
 
 PROGRESS_CHECKS = [
-    dg.AssetCheckSpec("totals_add_up", asset="province_progress", blocking=True,
-                      description="doses_total equals the six status counts summed and the records counted in the files."),
+    dg.AssetCheckSpec(
+        "totals_add_up",
+        asset="province_progress",
+        blocking=True,
+        description="doses_total equals the six status counts summed and the records counted in the files.",
+    ),
 ]
 
 
@@ -49,7 +55,9 @@ PROGRESS_CHECKS = [
     description="Per-province counts by outcome, one row per run in which they changed (a time series of the "
     "clean-up), with the doses sites reported beside the doses recorded.",
 )
-def province_progress(context: dg.AssetExecutionContext, landing: LandingFolder, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def province_progress(
+    context: dg.AssetExecutionContext, landing: LandingFolder, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
     """Appends a row only when the counts changed, so a rerun leaves the table as it was."""
     code = province_code(context.partition_key)
     with terminal_errors(TallyError):
@@ -73,21 +81,35 @@ def province_progress(context: dg.AssetExecutionContext, landing: LandingFolder,
             "doses_reported": reported,
             "share_linked": round((counts[MatchStatus.VERIFIED] + counts[MatchStatus.CORRECTED]) / max(total, 1), 4),
         },
-        check_results=[dg.AssetCheckResult(
-            check_name="totals_add_up", passed=total == records_in_files,
-            metadata={"doses_total": total, "records_in_files": int(records_in_files)},
-        )],
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="totals_add_up",
+                passed=total == records_in_files,
+                metadata={"doses_total": total, "records_in_files": int(records_in_files)},
+            )
+        ],
     )
 
 
 def progress_row(code: str, counts: dict[str, int], reported: int | None, decided_by_review: int = 0) -> pl.DataFrame:
     """One point of the time series, stamped with the run's time (UTC)."""
     return pl.DataFrame(
-        {"province_code": [code], "as_of": [datetime.now(timezone.utc).replace(tzinfo=None)],
-         "doses_total": [sum(counts.values())], **{c: [counts[c]] for c in STATUS_COLUMNS},
-         "decided_by_review": [decided_by_review], "doses_reported": [reported]},
-        schema={"province_code": pl.String, "as_of": pl.Datetime("us"), "doses_total": pl.Int64,
-                **{c: pl.Int64 for c in STATUS_COLUMNS}, "decided_by_review": pl.Int64, "doses_reported": pl.Int64},
+        {
+            "province_code": [code],
+            "as_of": [datetime.now(UTC).replace(tzinfo=None)],
+            "doses_total": [sum(counts.values())],
+            **{c: [counts[c]] for c in STATUS_COLUMNS},
+            "decided_by_review": [decided_by_review],
+            "doses_reported": [reported],
+        },
+        schema={
+            "province_code": pl.String,
+            "as_of": pl.Datetime("us"),
+            "doses_total": pl.Int64,
+            **{c: pl.Int64 for c in STATUS_COLUMNS},
+            "decided_by_review": pl.Int64,
+            "doses_reported": pl.Int64,
+        },
     )
 
 
@@ -95,7 +117,9 @@ def append_if_changed(conn, row: pl.DataFrame) -> bool:
     """History keeps every change; an identical rerun adds nothing (idempotent materialization)."""
     warehouse.ensure_table(conn, "province_progress", row)
     latest = warehouse.read_frame(
-        conn, "SELECT * FROM province_progress WHERE province_code = ? ORDER BY as_of DESC LIMIT 1", [row["province_code"].item()]
+        conn,
+        "SELECT * FROM province_progress WHERE province_code = ? ORDER BY as_of DESC LIMIT 1",
+        [row["province_code"].item()],
     )
     compared = ["doses_total", *STATUS_COLUMNS, "decided_by_review", "doses_reported"]
     if latest.height and latest.select(compared).cast(pl.Int64).equals(row.select(compared)):
@@ -118,20 +142,38 @@ NATIONAL_PROGRESS_VIEW = f"""
 
 @warehouse_multi_asset(
     specs=[
-        dg.AssetSpec("latest_province_progress", deps=["province_progress"], group_name="reporting",
-                     automation_condition=NATIONAL_REFRESH,
-                     description="View: the latest province_progress point of every province."),
-        dg.AssetSpec("national_progress", deps=["latest_province_progress"], group_name="reporting",
-                     automation_condition=NATIONAL_REFRESH,
-                     description="View: the national sum of the latest point of every province."),
-        dg.AssetSpec("progress_report", deps=["province_progress"], group_name="reporting", kinds={"html"},
-                     automation_condition=NATIONAL_REFRESH,
-                     description="National progress report (progress.png, progress.html beside the DuckDB file, "
-                     "under reports/): share of doses linked over time per province and the backlog by status, "
-                     "with doses not yet uploaded."),
+        dg.AssetSpec(
+            "latest_province_progress",
+            deps=["province_progress"],
+            group_name="reporting",
+            automation_condition=NATIONAL_REFRESH,
+            description="View: the latest province_progress point of every province.",
+        ),
+        dg.AssetSpec(
+            "national_progress",
+            deps=["latest_province_progress"],
+            group_name="reporting",
+            automation_condition=NATIONAL_REFRESH,
+            description="View: the national sum of the latest point of every province.",
+        ),
+        dg.AssetSpec(
+            "progress_report",
+            deps=["province_progress"],
+            group_name="reporting",
+            kinds={"html"},
+            automation_condition=NATIONAL_REFRESH,
+            description="National progress report (progress.png, progress.html beside the DuckDB file, "
+            "under reports/): share of doses linked over time per province and the backlog by status, "
+            "with doses not yet uploaded.",
+        ),
     ],
-    check_specs=[dg.AssetCheckSpec("covers_every_province", asset="progress_report",
-                                   description="The report shows the latest point of every province that has progress rows.")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "covers_every_province",
+            asset="progress_report",
+            description="The report shows the latest point of every province that has progress rows.",
+        )
+    ],
 )
 def progress_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """The views dashboards read, and the chart and table a provincial officer reads (also inline in the UI)."""
@@ -145,8 +187,13 @@ def progress_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     yield dg.MaterializeResult(asset_key="national_progress", metadata={"dagster/row_count": 1})
     yield dg.MaterializeResult(
         asset_key="progress_report",
-        check_results=[dg.AssetCheckResult(check_name="covers_every_province", passed=shown == expected and png_path.stat().st_size > 0,
-                                           metadata={"provinces_with_progress": expected, "provinces_shown": shown})],
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="covers_every_province",
+                passed=shown == expected and png_path.stat().st_size > 0,
+                metadata={"provinces_with_progress": expected, "provinces_shown": shown},
+            )
+        ],
         metadata={
             "dagster/row_count": shown,
             "report": dg.MetadataValue.path(str(html_path)),
@@ -154,5 +201,5 @@ def progress_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
             "progress": dg.MetadataValue.md(progress_markdown(history, png_path.read_bytes())),
             "provinces": int(history["province_code"].n_unique()),
             "points": history.height,
-        }
+        },
     )

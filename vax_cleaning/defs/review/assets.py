@@ -34,7 +34,9 @@ REVIEW_CHECKS = [
     "with its outcome (applied, superseded, conflict, stale, rejected) and the reason when not applied. "
     "Re-read on every run: decisions hold across reruns, new exports and new registry snapshots.",
 )
-def review_decisions(context: dg.AssetExecutionContext, landing: LandingFolder, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def review_decisions(
+    context: dg.AssetExecutionContext, landing: LandingFolder, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
     """A malformed decision file is reported by name and never stops the province's run."""
     code = province_code(context.partition_key)
     returned = read_decision_files(landing.reviews_dir, code)
@@ -72,7 +74,9 @@ def review_decisions(context: dg.AssetExecutionContext, landing: LandingFolder, 
     )
 
 
-def _judged(conn: duckdb.DuckDBPyConnection, rows: pl.DataFrame, code: str, today: date) -> tuple[pl.DataFrame, date | None]:
+def _judged(
+    conn: duckdb.DuckDBPyConnection, rows: pl.DataFrame, code: str, today: date
+) -> tuple[pl.DataFrame, date | None]:
     """Decision rows settled against the province's records and the registry snapshot in force (and its date)."""
     if rows.is_empty():
         return pl.DataFrame(schema=REVIEW_DECISION_SCHEMA), None
@@ -82,9 +86,13 @@ def _judged(conn: duckdb.DuckDBPyConnection, rows: pl.DataFrame, code: str, toda
     named = parse_decision_rows(rows)  # person IDs padded, file names NFC: as they will be judged
     conn.register("_named", named.select("source_file", "person_id"))
     try:
-        records = warehouse.read_frame(conn, """
+        records = warehouse.read_frame(
+            conn,
+            """
             SELECT source_file, source_row FROM raw_dose_exports
-            WHERE province_code = ? AND source_file IN (SELECT source_file FROM _named)""", [code])
+            WHERE province_code = ? AND source_file IN (SELECT source_file FROM _named)""",
+            [code],
+        )
         people = warehouse.read_frame(
             conn, "SELECT person_id FROM registry_snapshot WHERE person_id IN (SELECT person_id FROM _named)"
         )

@@ -51,8 +51,9 @@ def test_a_returned_decision_file_triggers_one_run_for_its_province(landing: Pat
 
 def test_export_sensor_waits_for_the_first_registry_load(landing: Path):
     write_export(landing, "79", "site1.csv", [HEADER_VI, ROW])
-    context = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(),
-                                      resources={"landing": LandingFolder(data_dir=str(landing))})
+    context = dg.build_sensor_context(
+        instance=dg.DagsterInstance.ephemeral(), resources={"landing": LandingFolder(data_dir=str(landing))}
+    )
     assert isinstance(new_export_files(context), dg.SkipReason)
 
 
@@ -66,8 +67,10 @@ def test_new_registry_snapshot_is_loaded_once(landing: Path):
 def test_nightly_schedule_requests_every_province_with_exports(landing: Path):
     write_export(landing, "48", "site1.csv", [HEADER_VI, ROW])
     write_export(landing, "79", "site1.csv", [HEADER_VI, ROW])
-    context = dg.build_schedule_context(scheduled_execution_time=datetime(2022, 6, 20, 1, 0),
-                                        resources={"landing": LandingFolder(data_dir=str(landing))})
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2022, 6, 20, 1, 0),
+        resources={"landing": LandingFolder(data_dir=str(landing))},
+    )
     requests = list(nightly_provinces(context))
     assert [r.partition_key for r in requests] == ["48 Đà Nẵng", "79 Thành phố Hồ Chí Minh"]
     assert nightly_provinces.default_status == dg.DefaultScheduleStatus.STOPPED
@@ -78,7 +81,8 @@ def test_registry_reload_rematches_every_province(landing: Path):
     write_export(landing, "79", "site1.csv", [HEADER_VI, ROW])
     instance = dg.DagsterInstance.ephemeral()
     context = dg.build_run_status_sensor_context(
-        sensor_name="rematch_after_registry", dagster_instance=instance,
+        sensor_name="rematch_after_registry",
+        dagster_instance=instance,
         dagster_run=dg.DagsterRun(job_name="load_registry", run_id="r1"),
         dagster_event=dg.DagsterEvent(event_type_value="PIPELINE_SUCCESS", job_name="load_registry"),
         resources={"landing": LandingFolder(data_dir=str(landing))},
