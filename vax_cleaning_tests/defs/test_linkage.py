@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from vax_cleaning.definitions import defs
 from vax_cleaning.defs.linkage.config import LinkageConfig
@@ -10,7 +11,7 @@ from vax_cleaning.linkage.compare import NameLevel
 from vax_cleaning.linkage.settings import DEFAULT_SETTINGS, OPERATOR_SETTINGS
 from vax_cleaning.partitions import partition_key
 from vax_cleaning.runner import run_config
-from vax_cleaning_tests.conftest import small_landing
+from vax_cleaning_tests.conftest import GOOD, HEADER_VI, small_landing, write_export
 
 
 def test_province_without_a_loaded_registry_fails_at_once_with_the_fix(landing: Path, tmp_path: Path):
@@ -73,3 +74,23 @@ def test_a_setting_out_of_range_fails_at_once_naming_it(landing: Path, tmp_path:
     failures = [event for event in result.all_events if event.is_step_failure]
     assert [event.step_key for event in failures] == ["match_province"]
     assert "min_auto_score" in str(failures[0].event_specific_data.error)
+
+
+def test_superseding_another_provinces_record_shows_on_that_provinces_partition(landing: Path, tmp_path: Path):
+    """Hùng's dose was uploaded by a site in 79 and again in 01: the 01 copy is kept, 79's becomes a duplicate."""
+    small_landing(landing)
+    write_export(landing, "01", "site1.csv", [HEADER_VI, GOOD])  # the same dose as 79/site1.csv row 1
+    instance = dg.DagsterInstance.ephemeral()
+    config = run_config(str(landing), str(tmp_path / "w.duckdb"), run_date="2022-06-20")
+    defs.resolve_job_def("load_registry").execute_in_process(instance=instance, run_config=config)
+    clean = defs.resolve_job_def("clean_province")
+    for code in ("79", "01"):  # 79 first: its copy is linked until 01's run finds the kept copy
+        assert clean.execute_in_process(partition_key=partition_key(code), instance=instance, run_config=config).success
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("matched_records"), asset_partitions=[partition_key("79")]), limit=1
+    ).records
+    assert records[0].asset_materialization.metadata["superseded_by_province"].value == "01"
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
+        assert conn.execute("SELECT match_status FROM matched_records WHERE province_code = '79'").fetchall() == [
+            ("duplicate",)
+        ]
