@@ -38,12 +38,16 @@ def main() -> int:
     parser.add_argument("--persons", type=int, default=50_000)
     parser.add_argument("--provinces", nargs="+", default=["01", "79", "48"])
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--mix", choices=("standard", "field"), default="standard", help="generator error model")
     parser.add_argument("--review-round", action="store_true", help="then one round of (synthetic) human review")
     args = parser.parse_args()
-    landing = CACHE / f"quality-p{args.persons}-{'-'.join(args.provinces)}-s{args.seed}"
+    mix = "" if args.mix == "standard" else f"-{args.mix}"
+    landing = CACHE / f"quality-p{args.persons}-{'-'.join(args.provinces)}-s{args.seed}{mix}"
     if not (landing / "ground_truth").exists():
         shutil.rmtree(landing, ignore_errors=True)
-        summary = generate_landing_folder(landing, persons=args.persons, provinces=args.provinces, seed=args.seed)
+        summary = generate_landing_folder(
+            landing, persons=args.persons, provinces=args.provinces, seed=args.seed, mix=args.mix
+        )
         print(f"generated {summary.dose_records} records for {summary.persons} persons")
     database = landing.with_suffix(".duckdb")
     database.unlink(missing_ok=True)

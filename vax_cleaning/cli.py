@@ -21,6 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     generate.add_argument("--provinces", nargs="+", required=True, metavar="PP")
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--out", type=Path, required=True)
+    generate.add_argument(
+        "--mix",
+        choices=("standard", "field"),
+        default="standard",
+        help="error model: the standard mix, or the harder field mix (generate/field_mix.py)",
+    )
     review = commands.add_parser(
         "export-review", help="write per-province review workbooks (.xlsx) for sites and police"
     )
@@ -40,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         return report_command(args.out)
     if args.command == "export-review":
         return export_review_command(args.province, args.out)
-    return generate_command(args.persons, args.provinces, args.seed, args.out)
+    return generate_command(args.persons, args.provinces, args.seed, args.out, args.mix)
 
 
 def run_command(provinces: list[str] | None) -> int:
@@ -83,11 +89,11 @@ def report_command(out: Path) -> int:
     return 0
 
 
-def generate_command(persons: int, provinces: list[str], seed: int, out: Path) -> int:
+def generate_command(persons: int, provinces: list[str], seed: int, out: Path, mix: str = "standard") -> int:
     """Synthetic landing folder for demos, tests and benchmarks."""
     from vax_cleaning.generate import generate_landing_folder
 
-    summary = generate_landing_folder(out, persons=persons, provinces=provinces, seed=seed)
+    summary = generate_landing_folder(out, persons=persons, provinces=provinces, seed=seed, mix=mix)
     print(summary)
     return 0
 

@@ -86,6 +86,11 @@ class Rule(StrEnum):
 
     ID_MATCH = "ID_MATCH", "linked", "Khớp theo số định danh"
     CANDIDATE_MATCH = "CANDIDATE_MATCH", "linked", "Khớp theo họ tên và ngày sinh"
+    SIBLING_MATCH = (
+        "SIBLING_MATCH",
+        "linked",
+        "Khớp nhờ mũi tiêm khác của cùng người (cùng SĐT, họ tên, ngày sinh, có số định danh)",
+    )  # no usable ID, but the same person's other dose (same phone, name, birth date) was linked by its ID
     REVIEW_LINK = "REVIEW_LINK", "linked", "Người xác minh xác nhận đúng người"
     ID_CONFLICT = (
         "ID_CONFLICT",

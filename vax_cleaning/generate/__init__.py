@@ -18,6 +18,16 @@ import polars as pl
 from vax_cleaning.generate.doses import assign_sites, build_doses, lot_numbers
 from vax_cleaning.generate.duplicates import DUPLICATE_RATE, make_duplicates
 from vax_cleaning.generate.errors import IDENTITY_ERROR_RATES, inject_identity_errors
+from vax_cleaning.generate.field_mix import (
+    FIELD_COMBINED_SHARE,
+    FIELD_POPULATION,
+    FIELD_RATES,
+    MIXES,
+    absent_relative_ids,
+    other_person_ids,
+    repeat_profile_errors,
+    with_extra_kinds,
+)
 from vax_cleaning.generate.files import files_frame, plan_files
 from vax_cleaning.generate.garbage import GARBAGE_RATE, make_garbage
 from vax_cleaning.generate.people import PopulationParams, build_population, persons_truth, registry_frame
@@ -94,25 +104,35 @@ def generate_landing_folder(
     duplicate_rate: float = DUPLICATE_RATE,
     garbage_rate: float = GARBAGE_RATE,
     overwrite: bool = False,
+    mix: str = "standard",
 ) -> GenerationSummary:
-    """Write exports/, registry/<snapshot_date>/, reported/ and ground_truth/ under out_dir."""
+    """Write exports/, registry/<snapshot_date>/, reported/ and ground_truth/ under out_dir.
+
+    `mix`: "standard" (the project's original error model) or "field" (generate/field_mix.py: harder).
+    """
     out_dir = Path(out_dir)
     codes = check_provinces(provinces)
+    if mix not in MIXES:
+        raise ValueError(f"unknown mix {mix!r}: use one of {', '.join(MIXES)}")
+    field_mix = mix == "field"
     prepare_out_dir(out_dir, overwrite)
-    rates = {**IDENTITY_ERROR_RATES, **(error_rates or {})}
+    rates = {**(FIELD_RATES if field_mix else IDENTITY_ERROR_RATES), **(error_rates or {})}
+    population = {k: v for k, v in FIELD_POPULATION.items() if k != "absent_relative_id_share"} if field_mix else {}
     people = build_population(
         stage_rng(seed, 1),
         persons,
         codes,
         snapshot_date,
-        PopulationParams(absent_share=rates["not_in_registry"]),
+        PopulationParams(absent_share=rates["not_in_registry"], **population),
     )
     doses = generate_doses(stage_rng(seed, 2), people, today)
     specs, file_of_dose = plan_files(stage_rng(seed, 3), doses)
     files = files_frame(specs)
-    originals = inject_identity_errors(
-        stage_rng(seed, 5), build_records(stage_rng(seed, 4), people, doses, file_of_dose, files), rates
-    )
+    records = build_records(stage_rng(seed, 4), people, doses, file_of_dose, files)
+    if field_mix:
+        originals = field_errors(stage_rng(seed, 10), records, rates)
+    else:
+        originals = inject_identity_errors(stage_rng(seed, 5), records, rates)
     duplicates = make_duplicates(stage_rng(seed, 6), originals, specs, duplicate_rate)
     garbage = make_garbage(stage_rng(seed, 7), originals, today, garbage_rate)
     records = assemble(stage_rng(seed, 8), originals, duplicates, garbage, files)
@@ -122,6 +142,17 @@ def generate_landing_folder(
     write_tallies(stage_rng(seed, 9), originals, codes, out_dir / "reported")
     write_ground_truth(records, people, out_dir / "ground_truth")
     return summarize(people, registry, records, encodings)
+
+
+def field_errors(rng: np.random.Generator, records: pl.DataFrame, rates: Mapping[str, float]) -> pl.DataFrame:
+    """The field mix: repeated profile errors first, then per-record errors (two at once more often), then IDs."""
+    records, profile_kind = repeat_profile_errors(rng, records)
+    records = inject_identity_errors(rng, records, rates, FIELD_COMBINED_SHARE)
+    records, other_id = other_person_ids(rng, records)
+    records, relative_id = absent_relative_ids(rng, records, FIELD_POPULATION["absent_relative_id_share"])
+    extra = {"profile_error": profile_kind != "", "id_other_person": other_id, "absent_relative_id": relative_id}
+    extra |= {kind: profile_kind == kind for kind in set(profile_kind) - {""}}
+    return with_extra_kinds(records, extra)
 
 
 def prepare_out_dir(out_dir: Path, overwrite: bool) -> None:

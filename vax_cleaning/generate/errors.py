@@ -354,10 +354,13 @@ def apply_id_errors(rng: np.random.Generator, records: pl.DataFrame, chosen: dic
 
 
 def inject_identity_errors(
-    rng: np.random.Generator, records: pl.DataFrame, rates: Mapping[str, float] = IDENTITY_ERROR_RATES
+    rng: np.random.Generator,
+    records: pl.DataFrame,
+    rates: Mapping[str, float] = IDENTITY_ERROR_RATES,
+    combined_share: float = COMBINED_ERROR_SHARE,
 ) -> pl.DataFrame:
     """Apply identity errors to accepted records; adds full_name and the `error_kinds` list."""
-    chosen = choose_error_kinds(rng, eligibility(records), rates)
+    chosen = choose_error_kinds(rng, eligibility(records), rates, combined_share)
     for kind in RECORD_KINDS:
         chosen.setdefault(kind, np.zeros(len(records), dtype=bool))
     records = apply_name_errors(rng, records, chosen)

@@ -34,6 +34,8 @@ class QualityReport:
     metrics: dict[str, float]
     counts: dict[str, int]
     by_error_kind: pl.DataFrame
+    missed_by_rule: pl.DataFrame
+    """Records whose person is in the registry but that were not linked to them, by the rule that stopped them."""
 
     def misses(self) -> list[str]:
         """Targets not met, by name."""
@@ -47,7 +49,7 @@ def evaluate(landing: Path, database: Path) -> QualityReport:
     """Join matched_records and passport_ready to the ground truth and compute the quality bar."""
     truth = pl.read_parquet(landing / "ground_truth" / "doses.parquet")
     with duckdb.connect(str(database), read_only=True) as conn:
-        matched = conn.sql("""SELECT source_file, source_row, match_status, person_id,
+        matched = conn.sql("""SELECT source_file, source_row, match_status, person_id, rule,
                                      duplicate_of_file AS kept_file, duplicate_of_row AS kept_row FROM matched_records""").pl()
         ready = conn.sql("SELECT person_id, eligible FROM passport_ready").pl()
     records = (
@@ -66,7 +68,22 @@ def evaluate(landing: Path, database: Path) -> QualityReport:
     _links(records, metrics, counts)
     _duplicates(records, metrics, counts)
     metrics["passport_precision"], counts["eligible_predicted"] = _passport_precision(records, ready)
-    return QualityReport(metrics=metrics, counts=counts, by_error_kind=_by_error_kind(records))
+    return QualityReport(
+        metrics=metrics, counts=counts, by_error_kind=_by_error_kind(records), missed_by_rule=_missed_by_rule(records)
+    )
+
+
+def _missed_by_rule(records: pl.DataFrame) -> pl.DataFrame:
+    """What stops recall: in-registry records not linked to their person, by rule, with the share of all of them."""
+    in_registry = records.filter(pl.col("in_registry"))
+    found = pl.col("match_status").is_in(values(PERSON_STATUSES)) & (pl.col("person_id") == pl.col("true_person_id"))
+    missed = in_registry.filter(~found.fill_null(False))
+    return (
+        missed.group_by("rule", "match_status")
+        .len("records")
+        .with_columns(share_of_linkable=pl.col("records") / max(in_registry.height, 1))
+        .sort("records", descending=True)
+    )
 
 
 def _links(records: pl.DataFrame, metrics: dict, counts: dict) -> None:
@@ -155,4 +172,6 @@ def format_report(report: QualityReport) -> str:
     lines.append("counts: " + ", ".join(f"{k}={v}" for k, v in report.counts.items()))
     with pl.Config(tbl_rows=40, tbl_cols=12, tbl_width_chars=140, tbl_hide_dataframe_shape=True):
         lines.append(str(report.by_error_kind))
+        lines.append("linkable records not linked to their person, by the rule that stopped them:")
+        lines.append(str(report.missed_by_rule))
     return "\n".join(lines)

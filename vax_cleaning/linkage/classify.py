@@ -30,7 +30,8 @@ Cascade for one record (pairs: the ID owner(s) and every blocked candidate):
 Gate ("disagreement explained by recording errors in name OR birth date, not both"): neither
 name nor DOB is `different`; at most one of {name, DOB, gender} is at a weak level (name typo or
 middle name missing; DOB swapped/one digit/year off by one/year wrong with day and month right/
-01-01 placeholder; gender disagrees);
+01-01 placeholder; gender disagrees) -- two (name and DOB) when the record carries the candidate's
+own 12-digit CCCD exactly and the gender agrees;
 a missing name or DOB is accepted only with an exact ID and the other field exact.
 """
 
@@ -78,9 +79,13 @@ def gate() -> pl.Expr:
         + (gender == GenderLevel.DISAGREE).cast(pl.Int8)
     )
     no_contradiction = (name != NameLevel.DIFFERENT) & (dob != DobLevel.DIFFERENT)
-    complete = (name != NameLevel.NULL) & (dob != DobLevel.NULL) & (weak <= 1)
     id_exact = _in("id_level", ID_EXACT)
     gender_ok = gender != GenderLevel.DISAGREE
+    # The record's own 12-digit CCCD, exactly the candidate's: a recording error in the name AND one in the
+    # birth date (no diacritics and the year off by one; a missing middle name and a 01/01 placeholder) may
+    # both be corrected, as long as neither contradicts and the gender agrees.
+    own_cccd = (pl.col("id_level") == IdLevel.EXACT_CCCD) & gender_ok
+    complete = (name != NameLevel.NULL) & (dob != DobLevel.NULL) & ((weak <= 1) | (own_cccd & (weak <= 2)))
     name_missing = id_exact & (name == NameLevel.NULL) & (dob == DobLevel.EXACT) & gender_ok
     dob_missing = id_exact & (dob == DobLevel.NULL) & _in("name_level", NAME_STRONG) & gender_ok
     return no_contradiction & (complete | name_missing | dob_missing)

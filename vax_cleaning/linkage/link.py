@@ -22,6 +22,7 @@ from vax_cleaning.linkage.decisions import ReviewInstructions, honour_reviews, r
 from vax_cleaning.linkage.duplicates import DOSE_KEY, find_duplicates
 from vax_cleaning.linkage.normalize import as_registry_features, record_features
 from vax_cleaning.linkage.settings import DEFAULT_SETTINGS, LinkageSettings
+from vax_cleaning.linkage.siblings import sibling_keys, vouch
 from vax_cleaning.vocabulary import (
     APPLIED_ACTIONS,
     DECIDED_BY_REVIEW_RULES,
@@ -38,8 +39,9 @@ DOSE_COLUMNS = (
     "birth_day", "gender", "id_number", "vaccine_code", "dose_number", "vaccination_date",
 )  # fmt: skip
 """Columns of raw_dose_exports the linkage needs ..."""
-OPTIONAL_DOSE_COLUMNS = ("id_issue", "id_raw", "date_of_birth_raw")
-"""... and those it uses when present (what a reviewer sees of the ID and DOB as written)."""
+OPTIONAL_DOSE_COLUMNS = ("id_issue", "id_raw", "date_of_birth_raw", "phone")
+"""... and those it uses when present (what a reviewer sees of the ID and DOB as written; the phone ties a
+person's records together: linkage/siblings.py)."""
 
 REGISTRY_COLUMNS = ("person_id", "full_name", "date_of_birth", "birth_year", "birth_month", "birth_day", "gender")
 """Columns of registry_snapshot the linkage needs (old_id optional)."""
@@ -47,7 +49,7 @@ REGISTRY_COLUMNS = ("person_id", "full_name", "date_of_birth", "birth_year", "bi
 MATCHED_COLUMNS = (
     "source_file", "source_row", "province_code", "match_status", "person_id", "match_score",
     "name_level", "dob_level", "gender_level", "residence_level", "id_level", "id_embedded_level", "rule",
-    "candidate_person_id", "candidate_count", "duplicate_of_file", "duplicate_of_row", "decided_by",
+    "candidate_person_id", "candidate_count", "duplicate_of_file", "duplicate_of_row", "decided_by", "evidence",
 )  # fmt: skip
 """matched columns: the contract's seven, then explanations for reviewers and charts."""
 
@@ -194,6 +196,7 @@ def link_doses(
     if doses.select(pl.struct("source_file", "source_row").is_duplicated().any()).item():
         raise ValueError("doses has repeated (source_file, source_row)")
     held = _records_with_reviews(doses, reviews)
+    siblings = sibling_keys(doses)
     decided, fixes, embedded, rest = _settle_slices(doses, people, settings, held)
     doses = doses.select(_KEPT_DOSE_COLUMNS)  # names, IDs and birth dates are no longer needed
     if rest.height:
@@ -203,6 +206,8 @@ def link_doses(
     del people, rest  # millions of persons: freed before the duplicate search
     decisions = pl.concat(decided, how="diagonal_relaxed")
     correction_rows = pl.concat(fixes, how="vertical_relaxed")
+    decisions, correction_rows = vouch(decisions, correction_rows, siblings)
+    del siblings
     matched = _assemble(doses, embedded, decisions, correction_rows)
     linked = matched.select("source_file", "source_row", "person_id", "match_status").with_columns(
         doses["vaccination_date"], doses["vaccine_code"]

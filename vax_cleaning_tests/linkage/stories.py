@@ -72,6 +72,7 @@ def dose(
     row: int | None = None,
     id_issue: str | None = None,
     id_raw: str | None = None,
+    phone: str | None = None,
 ) -> dict[str, Any]:
     """One dose record as ingestion delivers it."""
     year, month, day = _parts(dob)
@@ -93,6 +94,7 @@ def dose(
         "vaccine_code": vaccine,
         "dose_number": dose_number,
         "vaccination_date": date.fromisoformat(on),
+        "phone": phone,
     }
 
 
@@ -118,6 +120,7 @@ def doses(*records: dict[str, Any]) -> pl.DataFrame:
             "id_kind": pl.String,
             "id_issue": pl.String,
             "id_raw": pl.String,
+            "phone": pl.String,
         },
     )
 

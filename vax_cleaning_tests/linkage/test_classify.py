@@ -92,12 +92,24 @@ def test_missing_name_with_id_and_exact_dob_is_filled():
     assert fixes(result) == {"full_name": ("NAME_MISSING", "auto")}
 
 
-def test_name_typo_and_dob_error_together_go_to_review():
+def test_name_typo_and_dob_error_together_are_corrected_with_the_records_own_cccd():
     result = link(doses(dose("Nguyễn Văn Hùnh", "1985-03-14", "Nam", HUNG_ID)), PEOPLE)
     record = row(result)
+    assert (record["match_status"], record["person_id"], record["rule"]) == ("corrected", HUNG_ID, "ID_MATCH")
+    assert fixes(result) == {"full_name": ("NAME_TYPO", "auto"), "date_of_birth": ("DOB_ONE_DIGIT", "auto")}
+
+
+def test_name_typo_and_dob_error_together_go_to_review_without_an_exact_cccd():
+    near_miss = HUNG_ID[:-1] + str((int(HUNG_ID[-1]) + 1) % 10)  # one digit off: not the record's own card
+    result = link(doses(dose("Nguyễn Văn Hùnh", "1985-03-14", "Nam", near_miss)), PEOPLE)
+    record = row(result)
     assert (record["match_status"], record["person_id"], record["candidate_person_id"]) == ("review", None, HUNG_ID)
-    assert record["rule"] == "ID_OWNER_MISMATCH"
-    assert fixes(result) == {"full_name": ("NAME_TYPO", "review"), "date_of_birth": ("DOB_ONE_DIGIT", "review")}
+    assert fixes(result)["full_name"] == ("NAME_TYPO", "review")
+
+
+def test_two_recording_errors_and_a_wrong_gender_stay_in_review():
+    result = link(doses(dose("Nguyễn Văn Hùnh", "1985-03-14", "Nữ", HUNG_ID)), PEOPLE)
+    assert row(result)["match_status"] == "review"
 
 
 def test_wrong_birth_year_with_right_day_and_month_is_corrected():

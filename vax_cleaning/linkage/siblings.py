@@ -1,0 +1,79 @@
+"""Sibling records: a person's other doses vouch for a record that carries no usable ID.
+
+Records of one person across doses and sites share the phone, the name and the birth date as
+written (a site that typed the profile wrong repeats the same error on every dose). When a record
+without an ID is in review with a best candidate, and a record of the same batch with the same
+phone, the same name and the same birth date (as written, up to formatting) was linked to that very
+candidate by an exact ID, the ID-linked record vouches for it: it is linked too (`SIBLING_MATCH`,
+evidence `sibling_record`). Never across a household's different people: they differ in name or
+birth date (twins share the phone and the birth date, never the given name); and never when the
+records of one phone, name and birth date point at two people.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from vax_cleaning.linkage.classify import LINKED
+from vax_cleaning.linkage.normalize import canonical_name
+from vax_cleaning.vocabulary import CorrectionAction, MatchStatus, Rule
+
+VOUCHABLE_RULES = (
+    Rule.WEAK_CANDIDATE,
+    Rule.MAYBE_UNREGISTERED,
+    Rule.LOW_MARGIN,
+    Rule.AMBIGUOUS_NAME_DOB,
+    Rule.BLOCK_TOO_LARGE,
+)
+"""Review rules of records without ID evidence that a sibling record may settle (never people's own rules)."""
+
+SIBLING_EVIDENCE = "sibling_record"
+"""`matched_records.evidence` of a record a sibling vouched for."""
+
+
+def sibling_keys(doses: pl.DataFrame) -> pl.DataFrame:
+    """Per record (`_rec`): a hash of phone digits + name + birth date as written, and whether it has a usable ID."""
+    phone = pl.col("phone").cast(pl.String).str.replace_all(r"\D", "") if "phone" in doses.columns else pl.lit(None)
+    phone = pl.when(phone.str.len_chars() >= 9).then(phone)
+    dob = pl.coalesce(pl.col("date_of_birth").cast(pl.String), pl.lit(None, pl.String))
+    name = canonical_name(pl.col("full_name").cast(pl.String))
+    complete = phone.is_not_null() & name.is_not_null() & dob.is_not_null()
+    return doses.select(
+        _rec=pl.int_range(pl.len(), dtype=pl.UInt32),
+        sibling_key=pl.when(complete).then(pl.concat_str([phone, name, dob], separator="|").hash()),
+        has_id=pl.col("id_number").is_not_null(),
+    )
+
+
+def vouch(decisions: pl.DataFrame, corrections: pl.DataFrame, keys: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Link ID-less review records their ID-linked siblings vouch for; their proposed corrections become applied."""
+    table = decisions.select("_rec", "status", "decision_rule", "p_person_id").join(keys, on="_rec", how="left")
+    anchors = (
+        table.filter((pl.col("decision_rule") == Rule.ID_MATCH) & pl.col("sibling_key").is_not_null())
+        .group_by("sibling_key")
+        .agg(anchor=pl.col("p_person_id").unique())
+        .filter(pl.col("anchor").list.len() == 1)
+        .with_columns(pl.col("anchor").list.first())
+    )
+    vouched = (
+        table.filter(
+            (pl.col("status") == MatchStatus.REVIEW)
+            & ~pl.col("has_id")
+            & pl.col("decision_rule").is_in([str(rule) for rule in VOUCHABLE_RULES])
+        )
+        .join(anchors, on="sibling_key", how="inner")
+        .filter(pl.col("p_person_id") == pl.col("anchor"))["_rec"]
+        .implode()
+    )
+    is_vouched = pl.col("_rec").is_in(vouched)
+    decisions = decisions.with_columns(
+        status=pl.when(is_vouched).then(pl.lit(LINKED)).otherwise("status"),
+        decision_rule=pl.when(is_vouched).then(pl.lit(Rule.SIBLING_MATCH.value)).otherwise("decision_rule"),
+        evidence=pl.when(is_vouched).then(pl.lit(SIBLING_EVIDENCE)),
+    )
+    corrections = corrections.with_columns(
+        action=pl.when(is_vouched & (pl.col("action") == CorrectionAction.REVIEW))
+        .then(pl.lit(CorrectionAction.AUTO.value))
+        .otherwise("action")
+    )
+    return decisions, corrections

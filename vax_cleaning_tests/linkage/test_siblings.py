@@ -1,0 +1,48 @@
+"""A person's other doses vouch for a record without an ID: same phone, same name, same birth date as written."""
+
+from vax_cleaning_tests.linkage.stories import cccd, dose, doses, fixes, link, person, registry, row
+
+LAN_ID = cccd(1990, "Nữ", 11)
+PEOPLE = registry(
+    person(LAN_ID, "Lê Thị Lan", "1990-05-02", "Nữ", address="Phường 1, Quận 3"),
+    person(cccd(1990, "Nữ", 12), "Lê Thị Lan", "1990-05-02", "Nữ", province="01", address="Xã Đông Anh"),  # namesake
+    person(cccd(2004, "Nam", 21), "Trần Minh Khôi", "2004-07-09", "Nam", address="Phường 1, Quận 3"),
+    person(cccd(2004, "Nam", 22), "Trần Minh Khoa", "2004-07-09", "Nam", address="Phường 1, Quận 3"),  # his twin
+)
+
+
+def test_a_blank_id_dose_2_is_vouched_for_by_its_dose_1():
+    result = link(
+        doses(
+            dose("Lê Thị Lan", "1990-05-02", "Nữ", LAN_ID, phone="0901 234 567"),
+            dose("LÊ THỊ LAN", "1990-05-02", "Nữ", None, phone="0901234567", on="2021-09-01", dose_number=2),
+        ),
+        PEOPLE,
+    )
+    dose_2 = row(result, 2)
+    assert (dose_2["match_status"], dose_2["person_id"], dose_2["rule"]) == ("corrected", LAN_ID, "SIBLING_MATCH")
+    assert dose_2["evidence"] == "sibling_record"
+    assert fixes(result, 2) == {"id_number": ("ID_MISSING", "auto")}
+
+
+def test_without_the_same_phone_the_namesake_question_stays_open():
+    result = link(
+        doses(
+            dose("Lê Thị Lan", "1990-05-02", "Nữ", LAN_ID, phone="0901234567"),
+            dose("Lê Thị Lan", "1990-05-02", "Nữ", None, phone="0987654321", on="2021-09-01", dose_number=2),
+        ),
+        PEOPLE,
+    )
+    assert row(result, 2)["match_status"] == "review" and row(result, 2)["evidence"] is None
+
+
+def test_twins_sharing_a_phone_never_vouch_for_each_other():
+    khoi_id = cccd(2004, "Nam", 21)
+    result = link(
+        doses(
+            dose("Trần Minh Khôi", "2004-07-09", "Nam", khoi_id, phone="0912000111"),
+            dose("Trần Minh Khoa", "2004-07-09", "Nam", None, phone="0912000111", on="2021-09-01"),  # the twin, no ID
+        ),
+        PEOPLE,
+    )
+    assert row(result, 2)["person_id"] != khoi_id and row(result, 2)["rule"] != "SIBLING_MATCH"
