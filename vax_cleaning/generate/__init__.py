@@ -26,6 +26,7 @@ from vax_cleaning.generate.field_mix import (
     absent_relative_ids,
     other_person_ids,
     repeat_profile_errors,
+    vary_addresses,
     with_extra_kinds,
 )
 from vax_cleaning.generate.files import files_frame, plan_files
@@ -146,7 +147,7 @@ def generate_landing_folder(
 
 def field_errors(rng: np.random.Generator, records: pl.DataFrame, rates: Mapping[str, float]) -> pl.DataFrame:
     """The field mix: repeated profile errors first, then per-record errors (two at once more often), then IDs."""
-    records, profile_kind = repeat_profile_errors(rng, records)
+    records, profile_kind = repeat_profile_errors(rng, vary_addresses(rng, records))
     records = inject_identity_errors(rng, records, rates, FIELD_COMBINED_SHARE)
     records, other_id = other_person_ids(rng, records)
     records, relative_id = absent_relative_ids(rng, records, FIELD_POPULATION["absent_relative_id_share"])

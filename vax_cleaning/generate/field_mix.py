@@ -161,3 +161,41 @@ def with_extra_kinds(records: pl.DataFrame, extra: dict[str, np.ndarray]) -> pl.
             .otherwise("error_kinds")
         )
     return records
+
+
+ADDRESS_VARIANTS = {"no_diacritics": 0.25, "abbreviated": 0.20, "elsewhere": 0.12}
+"""How the field writes the address on a dose record (the rest: as registered, or blank): without
+diacritics, with abbreviations ('P.', 'Q.', 'X.', 'H.'), or where the person lives or works (another
+household's address of the same vaccination province)."""
+
+_ABBREVIATIONS = (("Phường ", "P."), ("Quận ", "Q."), ("Xã ", "X."), ("Huyện ", "H."), ("Thị trấn ", "TT."))
+
+
+def vary_addresses(rng: np.random.Generator, records: pl.DataFrame) -> pl.DataFrame:
+    """Addresses as written in the field: the registry's text is rarely copied exactly (see ADDRESS_VARIANTS)."""
+    from vax_cleaning.generate.text import strip_diacritics
+
+    n = len(records)
+    draw = rng.random(n)
+    cut = np.cumsum(list(ADDRESS_VARIANTS.values()))
+    variant = np.searchsorted(cut, draw, side="right")  # 0 no diacritics, 1 abbreviated, 2 elsewhere, 3 as registered
+    abbreviated = pl.col("address")
+    for long, short in _ABBREVIATIONS:
+        abbreviated = abbreviated.str.replace_all(long, short, literal=True)
+    province = records["province_code"].to_numpy()
+    elsewhere = records["address"].to_numpy().copy()
+    for code in np.unique(province):  # another address of the same province (a few provinces per run)
+        rows = np.flatnonzero(province == code)
+        elsewhere[rows] = elsewhere[rows][rng.permutation(len(rows))]
+    which = pl.lit(pl.Series(variant))
+    return records.with_columns(
+        address=pl.when(pl.col("address").is_null())
+        .then(None)
+        .when(which == 0)
+        .then(strip_diacritics(pl.col("address")))
+        .when(which == 1)
+        .then(abbreviated)
+        .when(which == 2)
+        .then(pl.lit(pl.Series(elsewhere, dtype=pl.String)))
+        .otherwise("address")
+    )

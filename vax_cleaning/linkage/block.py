@@ -221,13 +221,13 @@ def exact_id_pairs(records: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
 RECORD_PAIR_COLUMNS = (
     "name_canon", "name_key", "name_has_diacritics", "family_key", "middle_key", "given_key", "name_token_count",
     "birth_year", "birth_month", "birth_day", "gender", "id_number", "id_kind", "province_code",
-    "id_birth_year", "id_gender",
+    "id_birth_year", "id_gender", "commune_key", "district_key",
 )  # fmt: skip
 """Record columns a pair carries (prefixed r_)."""
 
 PERSON_PAIR_COLUMNS = (
     "person_id", "old_id", "name_canon", "name_key", "family_key", "middle_key", "given_key", "name_token_count",
-    "birth_year", "birth_month", "birth_day", "gender", "province_code", "household_key",
+    "birth_year", "birth_month", "birth_day", "gender", "province_code", "household_key", "commune_key", "district_key",
 )  # fmt: skip
 """Registry columns a pair carries (prefixed p_)."""
 

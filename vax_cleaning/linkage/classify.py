@@ -106,7 +106,9 @@ def score_pairs(pairs: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
     content = (
         _weight("name_level", settings.name_weights) + dob_weight + _weight("gender_level", settings.gender_weights)
     )
-    residence = _weight("residence_level", settings.residence_weights)
+    residence = _weight("residence_level", settings.residence_weights) + _weight(
+        "address_level", settings.address_weights
+    )
     # A near miss is evidence only when the ID is nobody's exact ID: an ID that exactly belongs to
     # one twin says nothing in favour of the other twin whose ID happens to differ by one digit.
     id_owned = _in("id_level", ID_EXACT).any().over("_rec")
@@ -173,7 +175,8 @@ def decide(
         best_score="score",
         best_id_exact="id_exact",
         best_id_evidence=(pl.col("id_level") >= IdLevel.NEAR_MISS) | pl.col("id_housemate"),
-        best_residence_weight=_weight("residence_level", settings.residence_weights),
+        best_residence_weight=_weight("residence_level", settings.residence_weights)
+        + _weight("address_level", settings.address_weights),
     )
     if "namesakes" not in records.columns:
         records = records.with_columns(namesakes=pl.lit(0, pl.UInt32))

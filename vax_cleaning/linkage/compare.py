@@ -121,6 +121,20 @@ class ResidenceLevel(Level):
 
 
 @unique
+class AddressLevel(Level):
+    """The address written on the record vs the registry's address of permanent residence (commune, district)."""
+
+    NULL = -1
+    """Either address is missing or has no commune and district part."""
+    SAME_COMMUNE = 2
+    """Same commune and district, up to case, diacritics, administrative words ('Xã', 'P.', 'Huyện') and spacing."""
+    SAME_DISTRICT = 1
+    """Same district, another commune."""
+    DIFFERENT = 0
+    """Else."""
+
+
+@unique
 class IdLevel(Level):
     """The record's ID vs the person's person_id (CCCD) or old_id (CMND)."""
 
@@ -157,6 +171,7 @@ LEVEL_COLUMNS: Mapping[str, type[Level]] = {
     "dob_level": DobLevel,
     "gender_level": GenderLevel,
     "residence_level": ResidenceLevel,
+    "address_level": AddressLevel,
     "id_level": IdLevel,
     "id_embedded_level": IdEmbeddedLevel,
 }
@@ -316,6 +331,18 @@ def residence_level() -> pl.Expr:
     )
 
 
+def address_level() -> pl.Expr:
+    """Address level: the place a person writes is usually where they are registered; a namesake rarely shares it."""
+    return comparison(
+        AddressLevel,
+        {
+            AddressLevel.NULL: pl.col("r_commune_key").is_null() | pl.col("p_commune_key").is_null(),
+            AddressLevel.SAME_COMMUNE: pl.col("r_commune_key") == pl.col("p_commune_key"),
+            AddressLevel.SAME_DISTRICT: pl.col("r_district_key") == pl.col("p_district_key"),
+        },
+    )
+
+
 def id_comparand() -> pl.Expr:
     """The registry value the record's ID is compared with: person_id for a CCCD, old_id for a CMND."""
     return pl.when(pl.col("r_id_kind") == "cccd").then(pl.col("p_person_id")).otherwise(pl.col("p_old_id"))
@@ -371,6 +398,7 @@ def compare_pairs(pairs: pl.DataFrame, typo_max_edits: int, typo_min_similarity:
             dob_level=dob_level(),
             gender_level=gender_level(),
             residence_level=residence_level(),
+            address_level=address_level(),
             id_level=id_level(),
         )
         .drop("name_distance", "id_distance")

@@ -39,7 +39,7 @@ DOSE_COLUMNS = (
     "birth_day", "gender", "id_number", "vaccine_code", "dose_number", "vaccination_date",
 )  # fmt: skip
 """Columns of raw_dose_exports the linkage needs ..."""
-OPTIONAL_DOSE_COLUMNS = ("id_issue", "id_raw", "date_of_birth_raw", "phone")
+OPTIONAL_DOSE_COLUMNS = ("id_issue", "id_raw", "date_of_birth_raw", "phone", "address")
 """... and those it uses when present (what a reviewer sees of the ID and DOB as written; the phone ties a
 person's records together: linkage/siblings.py)."""
 
@@ -48,7 +48,7 @@ REGISTRY_COLUMNS = ("person_id", "full_name", "date_of_birth", "birth_year", "bi
 
 MATCHED_COLUMNS = (
     "source_file", "source_row", "province_code", "match_status", "person_id", "match_score",
-    "name_level", "dob_level", "gender_level", "residence_level", "id_level", "id_embedded_level", "rule",
+    "name_level", "dob_level", "gender_level", "residence_level", "address_level", "id_level", "id_embedded_level", "rule",
     "candidate_person_id", "candidate_count", "duplicate_of_file", "duplicate_of_row", "decided_by", "evidence",
 )  # fmt: skip
 """matched columns: the contract's seven, then explanations for reviewers and charts."""
@@ -63,7 +63,7 @@ OtherLinkedLookup = Callable[[pl.DataFrame], pl.DataFrame | None]
 """Given a batch's linked doses (DOSE_KEY columns), the other provinces' linked copies of them (None: none yet)."""
 
 _CHOSEN_COLUMNS = (
-    "_rec", "_reg", "score", "name_level", "dob_level", "gender_level", "residence_level", "id_level",
+    "_rec", "_reg", "score", "name_level", "dob_level", "gender_level", "residence_level", "address_level", "id_level",
     "r_name_key", "p_name_key", "p_name_canon", "r_birth_month", "p_birth_year", "r_gender", "p_gender",
     "r_id_number", "p_person_id",
 )  # fmt: skip
@@ -155,7 +155,15 @@ def _decide_chunk(
     )
     decided = decisions.join(
         chosen.select(
-            "_rec", "score", "name_level", "dob_level", "gender_level", "residence_level", "id_level", "p_person_id"
+            "_rec",
+            "score",
+            "name_level",
+            "dob_level",
+            "gender_level",
+            "residence_level",
+            "address_level",
+            "id_level",
+            "p_person_id",
         ),
         on="_rec",
         how="left",

@@ -19,7 +19,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from vax_cleaning.linkage.compare import DobLevel, GenderLevel, IdLevel, Level, NameLevel, ResidenceLevel
+from vax_cleaning.linkage.compare import (
+    AddressLevel,
+    DobLevel,
+    GenderLevel,
+    IdLevel,
+    Level,
+    NameLevel,
+    ResidenceLevel,
+)
 
 L = TypeVar("L", bound=Level)
 
@@ -136,6 +144,19 @@ class LinkageSettings:
     )
     """log2(m/u) of the vaccination province vs the registry's province of residence: m 0.8
     (migrant workers are vaccinated where they work), u ~0.1 (namesakes mostly live elsewhere)."""
+    address_weights: Mapping[AddressLevel, float] = _weights(
+        AddressLevel,
+        {
+            AddressLevel.NULL: 0.0,
+            AddressLevel.SAME_COMMUNE: 8.0,
+            AddressLevel.SAME_DISTRICT: 1.0,
+            AddressLevel.DIFFERENT: -1.0,
+        },
+    )
+    """log2(m/u) of the written address vs the registry address (commune, district). same_commune: m ~0.7
+    (people write their registered address; some write where they live or work), u ~1/1000 among the
+    blocked candidates of a record (namesakes spread over ~10,000 communes; blocks lean to the province),
+    rounded down to 8 so that an address alone never outweighs a contradiction. different: m ~0.3, u ~1."""
     id_weights: Mapping[IdLevel, float] = _weights(
         IdLevel,
         {
