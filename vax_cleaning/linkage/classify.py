@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from vax_cleaning.linkage.compare import DobLevel, GenderLevel, IdLevel, NameLevel, compare_pairs
+from vax_cleaning.linkage.compare import AddressLevel, DobLevel, GenderLevel, IdLevel, NameLevel, compare_pairs
 from vax_cleaning.linkage.settings import LevelWeights, LinkageSettings
 from vax_cleaning.vocabulary import CorrectionRule, MatchStatus, Rule
 
@@ -175,6 +175,7 @@ def decide(
         best_score="score",
         best_id_exact="id_exact",
         best_id_evidence=(pl.col("id_level") >= IdLevel.NEAR_MISS) | pl.col("id_housemate"),
+        best_same_commune=pl.col("address_level") == AddressLevel.SAME_COMMUNE,
         best_residence_weight=_weight("residence_level", settings.residence_weights)
         + _weight("address_level", settings.address_weights),
     )
@@ -212,7 +213,7 @@ def decide(
         ~id_conflict
         & ~pl.col("truncated")
         & strong_best
-        & ((pl.col("n_fit") <= 1) | pl.col("best_id_evidence"))
+        & ((pl.col("n_fit") <= 1) | pl.col("best_id_evidence") | pl.col("best_same_commune"))
         & (margin >= settings.min_auto_margin)
         & ~maybe_unregistered
     )
@@ -222,7 +223,7 @@ def decide(
         .then(pl.lit(Rule.ID_CONFLICT.value))
         .when(pl.col("truncated"))
         .then(pl.lit(Rule.BLOCK_TOO_LARGE.value))
-        .when((pl.col("n_fit") > 1) & ~pl.col("best_id_evidence"))
+        .when((pl.col("n_fit") > 1) & ~pl.col("best_id_evidence") & ~pl.col("best_same_commune"))
         .then(pl.lit(Rule.AMBIGUOUS_NAME_DOB.value))
         .when(pl.col("best_id_exact"))
         .then(pl.lit(Rule.ID_OWNER_MISMATCH.value))

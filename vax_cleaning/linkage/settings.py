@@ -148,15 +148,17 @@ class LinkageSettings:
         AddressLevel,
         {
             AddressLevel.NULL: 0.0,
-            AddressLevel.SAME_COMMUNE: 8.0,
+            AddressLevel.SAME_COMMUNE: 9.0,
             AddressLevel.SAME_DISTRICT: 1.0,
             AddressLevel.DIFFERENT: -1.0,
         },
     )
-    """log2(m/u) of the written address vs the registry address (commune, district). same_commune: m ~0.7
+    """log2(m/u) of the written address vs the registry address (commune, district). same_commune: m ~0.6
     (people write their registered address; some write where they live or work), u ~1/1000 among the
     blocked candidates of a record (namesakes spread over ~10,000 communes; blocks lean to the province),
-    rounded down to 8 so that an address alone never outweighs a contradiction. different: m ~0.3, u ~1."""
+    so log2(600) ~ 9: with `different` at -1, the same commune against a namesake elsewhere is a margin
+    of 10 (min_auto_margin). An address never outweighs a name or birth-date contradiction (the gate).
+    different: m ~0.3, u ~1."""
     id_weights: Mapping[IdLevel, float] = _weights(
         IdLevel,
         {
