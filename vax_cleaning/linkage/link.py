@@ -17,7 +17,7 @@ from vax_cleaning.linkage.block import (
     record_block_keys,
 )
 from vax_cleaning.linkage.classify import CORRECTION_COLUMNS, LINKED, corrections, decide, score_pairs, settles_by_id
-from vax_cleaning.linkage.compare import LEVEL_COLUMNS, IdLevel, id_embedded_level, level_labels
+from vax_cleaning.linkage.compare import LEVEL_COLUMNS, AddressLevel, IdLevel, id_embedded_level, level_labels
 from vax_cleaning.linkage.decisions import ReviewInstructions, honour_reviews, review_instructions
 from vax_cleaning.linkage.duplicates import DOSE_KEY, find_duplicates
 from vax_cleaning.linkage.normalize import as_registry_features, record_features
@@ -55,6 +55,9 @@ MATCHED_COLUMNS = (
 
 SUPERSEDED_COLUMNS = ("source_file", "source_row", "duplicate_of_file", "duplicate_of_row")
 """superseded columns."""
+
+ADDRESS_EVIDENCE = "address"
+"""`matched_records.evidence` of a candidate-search link the same commune helped carry (siblings.py names the other)."""
 
 _KEPT_DOSE_COLUMNS = ("source_file", "source_row", "province_code", "vaccination_date", "vaccine_code")
 """What link_doses still reads from `doses` once the record features are built."""
@@ -327,9 +330,18 @@ def _assemble(
             rule=pl.col("decision_rule"),
             duplicate_of_file=pl.lit(None, pl.String),
             duplicate_of_row=pl.lit(None, doses.schema["source_row"]),
+            evidence=_evidence(),
         )
         .sort("_rec")
     )
+
+
+def _evidence() -> pl.Expr:
+    """What beyond name, birth date and ID carried a candidate-search link: the address, a sibling record."""
+    same_commune = pl.col("address_level") == AddressLevel.SAME_COMMUNE
+    by_search = pl.col("decision_rule") == Rule.CANDIDATE_MATCH
+    if_address = pl.when(by_search & same_commune).then(pl.lit(ADDRESS_EVIDENCE))
+    return pl.when(pl.col("evidence").is_not_null()).then(pl.col("evidence")).otherwise(if_address)
 
 
 def _mark_duplicates(matched: pl.DataFrame, in_batch: pl.DataFrame) -> pl.DataFrame:

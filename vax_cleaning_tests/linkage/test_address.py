@@ -17,6 +17,7 @@ def test_namesakes_in_two_communes_are_told_apart_by_the_address_written():
     result = link(doses({**written, "address": "xa Tan Phu, H. Cu Chi"}), PEOPLE)
     binh = row(result)
     assert (binh["match_status"], binh["person_id"], binh["address_level"]) == ("corrected", BINH_TAN_PHU, "same_commune")
+    assert binh["evidence"] == "address"  # the explanation names what carried the link
 
 
 def test_without_an_address_two_namesakes_stay_in_review():
