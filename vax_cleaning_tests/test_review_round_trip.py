@@ -36,7 +36,7 @@ def round_trip(tmp_path_factory: pytest.TempPathFactory):
     """Run; export the workbooks; reviewers fill every review and unmatched row (with mistakes put right); run again."""
     root = tmp_path_factory.mktemp("round_trip")
     landing, database, exported = root / "landing", root / "warehouse.duckdb", root / "review_exports"
-    generate_landing_folder(landing, persons=3000, provinces=PROVINCES, seed=11)
+    generate_landing_folder(landing, persons=3000, provinces=PROVINCES, seed=11, mix="field")
     with dg.instance_for_test() as instance:
 
         def run():
@@ -86,7 +86,8 @@ def test_mistakes_put_right_later_are_superseded_and_nothing_is_rejected(round_t
 def test_one_review_round_settles_nearly_everything_without_a_wrong_link(round_trip):
     _, _, before, after, _, _, _ = round_trip
     assert after.counts["wrong_auto_links"] == 0
-    assert after.metrics["auto_link_recall"] >= 0.999 > before.metrics["auto_link_recall"]
+    assert after.metrics["auto_link_recall"] >= 0.999
+    assert after.counts["auto_links"] > before.counts["auto_links"]  # the round settled what the machine left open
     assert after.counts["review"] == 0
 
 

@@ -1,18 +1,26 @@
-"""A province's dose exports: every landed file read, typed, and split into accepted and rejected records."""
+"""A province's dose exports: every landed file read, typed, and split into accepted and rejected records.
+
+Every entry under exports/<PP>/ is accounted for in the inventory (`export_files`) with a status: `ingested`,
+`rejected` (meant to be read but refused or unreadable: one rejected_rows entry with source_row 0 says why) or
+`skipped` (not an export: Office lock files, hidden files, unsupported types, nested folders, dangling links).
+One file's failure, whatever it is, never stops the province's other files.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
 from vax_cleaning.ingest import fields
-from vax_cleaning.ingest.files import SUPPORTED_SUFFIXES, RawRecords, UnreadableFileError, read_records
+from vax_cleaning.ingest.files import SUPPORTED_SUFFIXES, RawRecords, UnreadableFileError, read_export
 from vax_cleaning.ingest.headers import EXPORT_COLUMNS, REQUIRED_COLUMNS
 from vax_cleaning.reference import CAMPAIGN_START, alias_key, province_names, vaccine_aliases
 
@@ -53,14 +61,30 @@ REJECTED_SCHEMA: dict[str, pl.DataType] = {
 
 FILE_SCHEMA: dict[str, pl.DataType] = {
     "source_file": pl.String(),
+    "file": pl.String(),
     "province_code": pl.String(),
     "format": pl.String(),
+    "status": pl.String(),
     "records": pl.Int64(),
     "accepted": pl.Int64(),
     "rejected": pl.Int64(),
     "problem": pl.String(),
+    "size_bytes": pl.Int64(),
+    "sha256": pl.String(),
 }
-"""Per-file inventory, so a data officer can see what each landed file contributed."""
+"""Per-file inventory (one row per data sheet of a workbook with several), so a data officer can see what each
+landed file contributed, and why a file was not read (docs/internal-tables.md)."""
+
+INGESTED, REJECTED, SKIPPED = "ingested", "rejected", "skipped"
+"""`export_files.status` values."""
+
+DATA_SUFFIXES = (".csv", ".xlsx", ".xls", ".xlsm", ".xlsb", ".ods", ".tsv", ".txt")
+"""Files that look like exports: one of these not ingested fails the `every_landed_file_ingested` check."""
+
+LOCK_FILE_PREFIX = "~$"
+"""Office's lock file beside a workbook someone has open (`~$site1.xlsx`): never an export."""
+
+_log = logging.getLogger(__name__)
 
 READER_THREADS = min(8, 2 * (os.cpu_count() or 1))
 """Files read at once: one file's Python decoding overlaps others' polars work (measured best at 2 per core)."""
@@ -73,21 +97,125 @@ class ProvinceExports:
     accepted: pl.DataFrame
     rejected: pl.DataFrame
     files: pl.DataFrame
+    not_ingested: list[str] = field(default_factory=list)
+    """Data-looking files (or workbook sheets) not ingested, each with why: the check names them."""
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    """One entry under exports/<PP>/: to be read (`status` None) or already settled as skipped/rejected."""
+
+    path: Path
+    name: str
+    """Path relative to exports/ as landed ('/' separators; bytes that are not UTF-8 shown as \\xNN)."""
+    source_file: str
+    """The contract's identity: `name` in NFC."""
+    status: str | None = None
+    reason: str | None = None
+
+    @property
+    def looks_like_data(self) -> bool:
+        """An export that was meant to be read: a data suffix (not a lock file), or one refused by name."""
+        base = self.name.rsplit("/", 1)[-1]
+        return self.status == REJECTED or (
+            Path(base).suffix.lower() in DATA_SUFFIXES and not base.startswith(LOCK_FILE_PREFIX)
+        )
+
+
+def printable(text: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (kept by the OS as surrogates) become \\xNN escapes."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def source_file_name(path: Path, exports_dir: Path) -> str:
     """Contract identity: path relative to exports/, '/' separators, NFC."""
-    return unicodedata.normalize("NFC", path.relative_to(exports_dir).as_posix())
+    return unicodedata.normalize("NFC", printable(path.relative_to(exports_dir).as_posix()))
+
+
+def landed_files(exports_dir: Path, province_code: str) -> list[LandedFile]:
+    """Every entry under exports/<PP>/ (files of nested folders included), in a stable (byte) order of names."""
+    folder = exports_dir / province_code
+    if not folder.is_dir():
+        return []
+    roots = (exports_dir.resolve().parent, exports_dir.resolve(), exports_dir.absolute().parent)
+    landed: list[LandedFile] = []
+    for path in sorted(folder.iterdir(), key=lambda p: os.fsencode(p.name)):
+        landed.extend(_classify(path, exports_dir, roots))
+    return _refuse_name_collisions(landed)
+
+
+def _landed(path: Path, exports_dir: Path, status: str | None = None, reason: str | None = None) -> LandedFile:
+    name = printable(path.relative_to(exports_dir).as_posix())
+    return LandedFile(path, name, unicodedata.normalize("NFC", name), status, reason)
+
+
+def _classify(path: Path, exports_dir: Path, roots: tuple[Path, ...]) -> list[LandedFile]:
+    """Settle what can be settled from the name and the file system alone; the rest is to be read."""
+    name, suffix = path.name, path.suffix.lower()
+    if path.is_symlink():
+        try:
+            target = path.resolve()
+        except (OSError, RuntimeError):
+            return [_landed(path, exports_dir, REJECTED, "symbolic link that loops: not followed")]
+        if not any(target.is_relative_to(root) for root in roots):
+            return [_landed(path, exports_dir, REJECTED, "symbolic link pointing outside the landing folder: refused")]
+        if not target.exists():
+            return [_landed(path, exports_dir, SKIPPED, "symbolic link to a missing file: nothing to read")]
+        if target.is_dir():
+            return [_landed(path, exports_dir, SKIPPED, "symbolic link to a folder: not followed")]
+    if name.startswith(LOCK_FILE_PREFIX):
+        return [_landed(path, exports_dir, SKIPPED, "Office lock file of a workbook open somewhere: not an export")]
+    if name.startswith("."):
+        return [_landed(path, exports_dir, SKIPPED, "hidden file (name starts with '.'): not ingested")]
+    if path.is_dir():
+        return _nested_folder(path, exports_dir)
+    if not path.is_file():
+        return [_landed(path, exports_dir, SKIPPED, "not a regular file (pipe, socket or device): not read")]
+    if suffix == ".xls":
+        return [_landed(path, exports_dir, SKIPPED, "old Excel format .xls: not read; save it as .xlsx or .csv")]
+    if suffix not in SUPPORTED_SUFFIXES:
+        kind = suffix or "(no suffix)"
+        return [_landed(path, exports_dir, SKIPPED, f"unsupported file type {kind}: exports are .csv or .xlsx")]
+    return [_landed(path, exports_dir)]
+
+
+def _nested_folder(folder: Path, exports_dir: Path) -> list[LandedFile]:
+    """Files inside a folder under exports/<PP>/ are not ingested; each is named (an empty folder once)."""
+    top = folder.relative_to(exports_dir).as_posix().split("/", 1)[0]
+    reason = f"inside a nested folder: not ingested; exports belong directly under exports/{top}/"
+    inside = []
+    for directory, folders, files in os.walk(folder, followlinks=False):
+        links = [f for f in folders if (Path(directory) / f).is_symlink()]
+        inside.extend(_landed(Path(directory) / f, exports_dir, SKIPPED, reason) for f in [*files, *links])
+    inside.sort(key=lambda landed: landed.name.encode())
+    return inside or [_landed(folder, exports_dir, SKIPPED, "empty nested folder: nothing to read")]
+
+
+def _refuse_name_collisions(landed: list[LandedFile]) -> list[LandedFile]:
+    """Two names equal after NFC (one written NFC, one NFD) would share one identity: the later one is refused."""
+    first: dict[str, str] = {}
+    kept = []
+    for entry in landed:
+        if entry.status is None and entry.source_file in first:
+            reason = f"same name as {first[entry.source_file]!r} after Unicode normalization: rename it and land again"
+            entry = LandedFile(entry.path, entry.name, entry.source_file, REJECTED, reason)
+        elif entry.status is None:
+            first[entry.source_file] = entry.name
+        kept.append(entry)
+    return kept
 
 
 def export_files(exports_dir: Path, province_code: str) -> tuple[list[Path], list[Path]]:
-    """(supported files, other files) directly under exports/<PP>/, in a stable order."""
-    folder = exports_dir / province_code
-    if not folder.is_dir():
-        return [], []
-    entries = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-    supported = [p for p in entries if p.suffix.lower() in SUPPORTED_SUFFIXES]
-    return supported, [p for p in entries if p not in supported]
+    """(files to read, every other entry) under exports/<PP>/, in a stable order."""
+    landed = landed_files(exports_dir, province_code)
+    return [f.path for f in landed if f.status is None], [f.path for f in landed if f.status is not None]
+
+
+def files_outside_province_folders(exports_dir: Path) -> list[str]:
+    """Entries directly under exports/ that are not folders (their files belong to no province: not ingested)."""
+    if not exports_dir.is_dir():
+        return []
+    return sorted(printable(p.name) for p in exports_dir.iterdir() if not p.is_dir())
 
 
 def unknown_province_folders(exports_dir: Path) -> list[str]:
@@ -98,53 +226,114 @@ def unknown_province_folders(exports_dir: Path) -> list[str]:
 
 
 def provinces_with_exports(exports_dir: Path) -> list[str]:
-    """Province codes that have at least one landed file."""
-    return [code for code in province_names() if export_files(exports_dir, code)[0]]
+    """Province codes whose folder holds anything: a province whose only file cannot be read still runs (and names it)."""
+    return [code for code in province_names() if (exports_dir / code).is_dir() and any((exports_dir / code).iterdir())]
+
+
+@dataclass(frozen=True)
+class _FileResult:
+    """What one landed entry contributed: records, inventory rows, and what of it was not ingested."""
+
+    accepted: pl.DataFrame
+    rejected: pl.DataFrame
+    inventory: pl.DataFrame
+    labels: tuple[str, ...] = ()
+    not_ingested: tuple[str, ...] = ()
 
 
 def ingest_province(exports_dir: Path, province_code: str, today: date) -> ProvinceExports:
-    """Read every export file of the province; one unreadable file never loses the others."""
-    files, others = export_files(exports_dir, province_code)
+    """Read every export file of the province; one file's failure, whatever it is, never loses the others."""
+    landed = landed_files(exports_dir, province_code)
     with ThreadPoolExecutor(max_workers=READER_THREADS) as pool:  # decoding holds the GIL, polars work does not
-        per_file = list(pool.map(lambda path: _ingest_file(path, exports_dir, province_code, today), files))
-    inventory = [row for _, _, row in per_file]
-    for path in others:
-        inventory.append(
-            _inventory_row(
-                source_file_name(path, exports_dir),
-                province_code,
-                path.suffix,
-                0,
-                0,
-                0,
-                "unsupported file type: not ingested",
-            )
-        )
+        per_file = list(pool.map(lambda entry: _ingest_entry(entry, province_code, today), landed))
+    per_file = _refuse_label_collisions(landed, per_file, province_code)
     return ProvinceExports(
-        accepted=pl.concat([pl.DataFrame(schema=ACCEPTED_SCHEMA), *(accepted for accepted, _, _ in per_file)]),
-        rejected=pl.concat([pl.DataFrame(schema=REJECTED_SCHEMA), *(rejected for _, rejected, _ in per_file)]),
-        files=pl.concat([pl.DataFrame(schema=FILE_SCHEMA), *inventory]),
+        accepted=pl.concat([pl.DataFrame(schema=ACCEPTED_SCHEMA), *(result.accepted for result in per_file)]),
+        rejected=pl.concat([pl.DataFrame(schema=REJECTED_SCHEMA), *(result.rejected for result in per_file)]),
+        files=pl.concat([pl.DataFrame(schema=FILE_SCHEMA), *(result.inventory for result in per_file)]),
+        not_ingested=[item for result in per_file for item in result.not_ingested],
     )
 
 
-def _ingest_file(
-    path: Path, exports_dir: Path, province_code: str, today: date
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(accepted, rejected, inventory row) of one file; an unreadable file is one rejection, not an exception."""
-    source_file = source_file_name(path, exports_dir)
+def _ingest_entry(entry: LandedFile, province_code: str, today: date) -> _FileResult:
+    """Read one entry, or account for it as skipped/rejected; never raises."""
+    if entry.status == SKIPPED:
+        row = _inventory_row(entry, province_code, entry.path.suffix, SKIPPED, 0, 0, 0, entry.reason)
+        return _FileResult(_no_records(), _no_rejections(), row, (), _unread(entry, entry.reason))
+    if entry.status == REJECTED:
+        return _refused(entry, province_code, entry.reason or "refused")
     try:
-        raw = read_records(path)
+        export = read_export(entry.path)
+        parts = [
+            (entry.source_file + label, raw, *classify_records(raw, entry.source_file + label, province_code, today))
+            for label, raw in export.parts
+        ]
     except UnreadableFileError as error:
-        return (
-            pl.DataFrame(schema=ACCEPTED_SCHEMA),
-            _whole_file_rejection(source_file, province_code, str(error)),
-            _inventory_row(source_file, province_code, path.suffix, 0, 0, 1, str(error)),
+        return _refused(entry, province_code, f"file could not be read ({error})")
+    except Exception as error:  # one odd file never sinks the province: it is named instead
+        _log.warning("export %s could not be read", entry.source_file, exc_info=True)
+        problem = f"file could not be read ({type(error).__name__} while reading it)"
+        return _refused(entry, province_code, problem)
+    rows = [
+        _inventory_row(
+            entry,
+            province_code,
+            raw.encoding,
+            INGESTED,
+            raw.frame.height,
+            accepted.height,
+            rejected.height,
+            "; ".join(export.notes) if index == 0 and export.notes else None,
+            source_file=label,
         )
-    accepted, rejected = classify_records(raw, source_file, province_code, today)
-    inventory = _inventory_row(
-        source_file, province_code, raw.encoding, raw.frame.height, accepted.height, rejected.height, None
+        for index, (label, raw, accepted, rejected) in enumerate(parts)
+    ]
+    return _FileResult(
+        pl.concat([accepted for _, _, accepted, _ in parts]),
+        pl.concat([rejected for _, _, _, rejected in parts]),
+        pl.concat(rows),
+        tuple(label for label, *_ in parts),
+        tuple(f"{entry.name}: {note}" for note in export.unread),
     )
-    return accepted, rejected, inventory
+
+
+def _refused(entry: LandedFile, province_code: str, problem: str) -> _FileResult:
+    """A file meant to be read but refused or unreadable: one inventory row and one rejection (source_row 0)."""
+    return _FileResult(
+        _no_records(),
+        _whole_file_rejection(entry.source_file, province_code, problem),
+        _inventory_row(entry, province_code, entry.path.suffix, REJECTED, 0, 0, 1, problem),
+        (),
+        _unread(entry, problem),
+    )
+
+
+def _unread(entry: LandedFile, reason: str | None) -> tuple[str, ...]:
+    """The entry's line in the check's list of data-looking files not ingested (nothing for lock files and the like)."""
+    return (f"{entry.name}: {reason}",) if entry.looks_like_data else ()
+
+
+def _refuse_label_collisions(
+    landed: list[LandedFile], results: list[_FileResult], province_code: str
+) -> list[_FileResult]:
+    """A file whose record identity (`source_file`, with its sheet) another file already has is refused by name."""
+    seen: set[str] = set()
+    kept = []
+    for entry, result in zip(landed, results, strict=True):
+        if seen.intersection(result.labels):
+            problem = "its name (with the sheet) equals another file's after Unicode normalization: rename it"
+            result = _refused(entry, province_code, problem)
+        seen.update(result.labels)
+        kept.append(result)
+    return kept
+
+
+def _no_records() -> pl.DataFrame:
+    return pl.DataFrame(schema=ACCEPTED_SCHEMA)
+
+
+def _no_rejections() -> pl.DataFrame:
+    return pl.DataFrame(schema=REJECTED_SCHEMA)
 
 
 def classify_records(
@@ -238,31 +427,51 @@ def _whole_file_rejection(source_file: str, province_code: str, problem: str) ->
             "source_row": [0],
             "province_code": [province_code],
             "reason_code": ["unreadable_file"],
-            "reason": [f"file could not be read ({problem}); ask the site to re-export it"],
+            "reason": [f"{problem}; ask the site to re-export it"],
         },
         schema=REJECTED_SCHEMA,
     )
 
 
 def _inventory_row(
-    source_file: str,
+    entry: LandedFile,
     province_code: str,
     file_format: str,
+    status: str,
     records: int,
     accepted: int,
     rejected: int,
     problem: str | None,
+    source_file: str | None = None,
 ) -> pl.DataFrame:
-    """One line of the per-file inventory."""
+    """One line of the per-file inventory (`source_file` names the sheet when a workbook has several)."""
+    size_bytes, sha256 = (
+        _content_identity(entry.path)
+        if status == INGESTED or (status == REJECTED and not entry.path.is_symlink())
+        else (None, None)
+    )
     return pl.DataFrame(
         {
-            "source_file": [source_file],
+            "source_file": [source_file or entry.source_file],
+            "file": [entry.name],
             "province_code": [province_code],
             "format": [file_format],
+            "status": [status],
             "records": [records],
             "accepted": [accepted],
             "rejected": [rejected],
             "problem": [problem],
+            "size_bytes": [size_bytes],
+            "sha256": [sha256],
         },
         schema=FILE_SCHEMA,
     )
+
+
+def _content_identity(path: Path) -> tuple[int | None, str | None]:
+    """(size, SHA-256) of a landed file as ingested, so a later change to it can be named (files are immutable)."""
+    try:
+        with path.open("rb") as handle:
+            return os.fstat(handle.fileno()).st_size, hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None, None

@@ -1,8 +1,17 @@
-"""The national population registry snapshot: found, loaded, validated, and dated."""
+"""The national population registry snapshot: found, loaded, validated, and dated.
+
+The registry is the reference every correction copies from, so a snapshot that cannot be read faithfully is
+refused, never guessed at: text that is neither UTF-8 nor Windows-1258 (or has damaged bytes), a ragged or empty
+file, a snapshot with nobody in it, or one that lost most of the people of the snapshot in force. Every such error
+names the file (and the line, where there is one) and the fix; the snapshot already loaded stays in force.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -10,12 +19,22 @@ from pathlib import Path
 import polars as pl
 
 from vax_cleaning.ingest.fields import birth_date_columns
+from vax_cleaning.ingest.files import UnreadableFileError, decode
 from vax_cleaning.linkage.normalize import cccd_birth_year, cccd_gender
 
 _SNAPSHOT_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 REGISTRY_COLUMNS = ("person_id", "old_id", "full_name", "date_of_birth", "gender", "province_code", "address")
 """Contract 2.2 columns."""
+
+
+MIN_SHARE_OF_LOADED = 0.5
+"""The newest snapshot is refused when it holds fewer people than this share of the snapshot loaded (in force): a
+registry does not lose half its people between two snapshots, a truncated export or a partial copy does. Pinning the
+snapshot with landing.registry_date loads it anyway (the operator's deliberate choice)."""
+
+REGISTRY_FIX = "land a complete snapshot or pin the previous one with landing.registry_date"
+"""What the operator does about a snapshot that is refused."""
 
 
 class RegistryError(Exception):
@@ -32,30 +51,60 @@ class RegistrySnapshot:
     files: tuple[str, ...]
 
 
-def snapshot_dates(registry_dir: Path) -> list[date]:
-    """Snapshot folders (registry/<YYYY-MM-DD>/ holding data files), oldest first."""
+def _folder_date(name: str) -> date | None:
+    """The date a snapshot folder is named by; None for any other name (`2022-13-45`, `latest`)."""
+    if not _SNAPSHOT_FOLDER.match(name):
+        return None
+    try:
+        return date.fromisoformat(name)
+    except ValueError:
+        return None
+
+
+def _entries(registry_dir: Path) -> list[Path]:
+    """Everything directly under registry/ except hidden entries (`.DS_Store` and the like), in a stable order."""
     if not registry_dir.is_dir():
         return []
+    return sorted(p for p in registry_dir.iterdir() if not p.name.startswith("."))
+
+
+def snapshot_dates(registry_dir: Path) -> list[date]:
+    """Snapshot folders (registry/<YYYY-MM-DD>/ holding data files), oldest first; other entries are ignored."""
     return sorted(
-        date.fromisoformat(p.name)
-        for p in registry_dir.iterdir()
-        if p.is_dir() and _SNAPSHOT_FOLDER.match(p.name) and _data_files(p)
+        day for p in _entries(registry_dir) if p.is_dir() and (day := _folder_date(p.name)) and _data_files(p)
     )
+
+
+def ignored_entries(registry_dir: Path) -> list[str]:
+    """Entries under registry/ that are not snapshots, each with why: they are ignored, and reported by name."""
+    ignored = []
+    for entry in _entries(registry_dir):
+        if not entry.is_dir():
+            ignored.append(f"{entry.name}: a file directly under registry/ (snapshots go in registry/<YYYY-MM-DD>/)")
+        elif _folder_date(entry.name) is None:
+            ignored.append(f"{entry.name}/: not a snapshot date (registry/<YYYY-MM-DD>/, a real calendar date)")
+        elif not _data_files(entry):
+            ignored.append(f"{entry.name}/: no .csv or .parquet file in it")
+    return ignored
 
 
 def choose_snapshot(registry_dir: Path, configured: str | None = None) -> date:
     """The configured snapshot, else the newest; a clear error when there is none."""
     available = snapshot_dates(registry_dir)
     if configured:
-        wanted = date.fromisoformat(configured)
+        wanted = _folder_date(configured)
+        if wanted is None:
+            raise RegistryError(f"landing.registry_date {configured!r} is not a date: give it as YYYY-MM-DD")
         if wanted not in available:
             raise RegistryError(
                 f"registry snapshot {configured} not found under {registry_dir}; available: {[d.isoformat() for d in available]}"
             )
         return wanted
     if not available:
+        ignored = ignored_entries(registry_dir)
         raise RegistryError(
             f"no registry snapshot under {registry_dir}: land one as registry/<YYYY-MM-DD>/<name>.csv or .parquet"
+            + (f" (ignored: {'; '.join(ignored)})" if ignored else "")
         )
     return available[-1]
 
@@ -65,17 +114,101 @@ def _data_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in (".csv", ".parquet"))
 
 
+def landed_name(path: Path) -> str:
+    """How errors name a snapshot file: registry/<date>/<file>."""
+    return f"registry/{path.parent.name}/{path.name}"
+
+
 def _read_file(path: Path) -> pl.DataFrame:
-    """All contract columns as text, so leading zeros of IDs survive."""
-    if path.suffix.lower() == ".parquet":
-        frame = pl.read_parquet(path)
-        frame = frame.cast({c: pl.String for c in frame.columns})
-    else:
-        frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
+    """All contract columns as text, so leading zeros of IDs survive; any problem is a RegistryError naming the file."""
+    name = landed_name(path)
+    if path.stat().st_size == 0:
+        raise RegistryError(f"{name} is empty (0 bytes): {REGISTRY_FIX}")
+    try:
+        if path.suffix.lower() == ".parquet":
+            frame = pl.read_parquet(path)
+            frame = frame.cast({c: pl.String for c in frame.columns})
+        else:
+            frame = _read_csv(path, name)
+    except (pl.exceptions.PolarsError, OSError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise RegistryError(f"{name} cannot be read ({reason}): {REGISTRY_FIX}") from error
     missing = [c for c in REGISTRY_COLUMNS if c not in frame.columns]
     if missing:
-        raise RegistryError(f"registry file {path.name} lacks columns {missing}")
+        raise RegistryError(f"{name} lacks columns {missing} (its columns: {frame.columns}): {REGISTRY_FIX}")
     return frame.select(REGISTRY_COLUMNS)
+
+
+def _read_csv(path: Path, name: str) -> pl.DataFrame:
+    """UTF-8 (with or without BOM) straight from the file; otherwise decoded as exports are, never lossily.
+
+    The fast path is polars' own reader, which refuses bytes that are not UTF-8; only then is the file decoded in
+    Python (`_decoded`) and read from the decoded text. Either way load_registry normalizes every value to NFC.
+    """
+    try:
+        return pl.read_csv(path, infer_schema=False)
+    except pl.exceptions.ComputeError as error:
+        if "utf-8" not in str(error).lower() and "utf8" not in str(error).lower():
+            raise _csv_error(name, error, lambda: decode(path.read_bytes())[0]) from error
+    text = _decoded(path.read_bytes(), name)
+    try:
+        return pl.read_csv(text.encode(), infer_schema=False)
+    except pl.exceptions.ComputeError as error:
+        raise _csv_error(name, error, lambda: text) from error
+
+
+ENCODING_SAMPLE_BYTES = 1 << 16
+"""The encoding is told (by `files.decode`, as for exports) from the lines this far around the first byte that is not
+UTF-8: a Windows-1258 file and a UTF-8 file with damaged bytes differ there already."""
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _decoded(data: bytes, name: str) -> str:
+    """Text of a registry file that is not plain UTF-8: Windows-1258, or what `files.decode` makes of it.
+
+    Windows-1258 is decoded here directly, without `decode`'s NFC pass over the whole text (30 s on 5 M rows with
+    combining tone marks; polars' per-value NFC in load_registry is needed anyway). Text with damaged UTF-8 bytes,
+    which `decode` reads as U+FFFD, is refused naming the line: the registry is the reference for every name.
+    """
+    try:
+        data.decode("utf-8")
+        first_bad = 0
+    except UnicodeDecodeError as error:
+        first_bad = error.start
+    start = data.rfind(b"\n", 0, max(first_bad - ENCODING_SAMPLE_BYTES, 0)) + 1
+    end = data.find(b"\n", first_bad + ENCODING_SAMPLE_BYTES)
+    try:
+        _, encoding = decode(data[start : end if end >= 0 else len(data)])
+        if encoding.startswith("cp1258"):
+            return data.removeprefix(_UTF8_BOM).decode("cp1258")
+        text, _ = decode(data)
+    except (UnreadableFileError, UnicodeDecodeError) as error:
+        reason = error.reason if isinstance(error, UnicodeDecodeError) else str(error)
+        raise RegistryError(f"{name} is neither UTF-8 nor Windows-1258 text ({reason}): {REGISTRY_FIX}") from None
+    if "\ufffd" in text:
+        line = text.count("\n", 0, text.index("\ufffd")) + 1
+        raise RegistryError(
+            f"{name}, line {line}: damaged UTF-8 bytes (names would be garbled): re-export the snapshot, or pin the "
+            "previous one with landing.registry_date"
+        )
+    return text
+
+
+def _csv_error(name: str, error: Exception, text: Callable[[], str]) -> RegistryError:
+    """polars' parse error as a RegistryError naming the file and, for a ragged row, its line (found in Python)."""
+    if "more fields" not in str(error):
+        reason = str(error).strip().splitlines()[0]
+        return RegistryError(f"{name} is not a readable CSV file ({reason}): {REGISTRY_FIX}")
+    reader = csv.reader(io.StringIO(text(), newline=""))
+    width = len(next(reader, []))
+    for record in reader:
+        if len(record) > width:
+            return RegistryError(
+                f"{name}, line {reader.line_num}: {len(record)} fields, the header has {width} (a field holding a "
+                f"comma must be quoted): re-export the snapshot, or pin the previous one with landing.registry_date"
+            )
+    return RegistryError(f"{name}: a row has more fields than the header ({width}): {REGISTRY_FIX}")
 
 
 def load_registry(registry_dir: Path, configured: str | None = None) -> RegistrySnapshot:
@@ -109,9 +242,25 @@ def load_registry(registry_dir: Path, configured: str | None = None) -> Registry
     rejected = checked.filter(pl.col("reason").is_not_null()).select(
         "person_id", "reason", snapshot_date=pl.lit(snapshot_date)
     )
+    if people.height == 0:
+        files = ", ".join(landed_name(p) for p in paths)
+        raise RegistryError(
+            f"registry snapshot {snapshot_date} holds nobody ({files}: {raw.height} rows, {rejected.height} set aside "
+            f"for their person_id): {REGISTRY_FIX}"
+        )
     return RegistrySnapshot(
         people=people, rejected=rejected, snapshot_date=snapshot_date, files=tuple(p.name for p in paths)
     )
+
+
+def refuse_shrunken(snapshot: RegistrySnapshot, loaded_people: int, loaded_date: date | None) -> None:
+    """A snapshot with fewer than MIN_SHARE_OF_LOADED of the people of the snapshot in force is refused (terminal)."""
+    if loaded_people and snapshot.people.height < MIN_SHARE_OF_LOADED * loaded_people:
+        raise RegistryError(
+            f"registry snapshot {snapshot.snapshot_date} ({', '.join(snapshot.files)}) has {snapshot.people.height:,} "
+            f"people, fewer than {MIN_SHARE_OF_LOADED:.0%} of the {loaded_people:,} of the snapshot in force "
+            f"({loaded_date}), which stays in force: {REGISTRY_FIX} (pinning {snapshot.snapshot_date} loads it anyway)"
+        )
 
 
 def id_layout_agreement() -> list[pl.Expr]:

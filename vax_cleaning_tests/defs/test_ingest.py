@@ -54,3 +54,35 @@ def test_unknown_province_folder_fails_the_check_by_name(landing: Path, tmp_path
     failed = [evaluation for evaluation in check_evaluations(instance) if not evaluation.passed]
     assert [e.check_name for e in failed] == ["known_province_folders"]
     assert failed[0].metadata["unknown_folders"].value == ["HN"]
+
+
+def test_files_outside_province_folders_fail_the_layout_check_by_name(landing: Path, tmp_path: Path):
+    small_landing(landing)
+    (landing / "exports" / "site1.csv").write_text(HEADER_VI + "\n" + GOOD + "\n")
+    instance = dg.DagsterInstance.ephemeral()
+    outcome = run_provinces(["79"], instance=instance, data_dir=str(landing), duckdb_path=str(tmp_path / "w.duckdb"))
+    assert outcome.succeeded
+    failed = [evaluation for evaluation in check_evaluations(instance) if not evaluation.passed]
+    assert [e.check_name for e in failed] == ["known_province_folders"]
+    assert failed[0].metadata["files_outside_province_folders"].value == ["site1.csv"]
+
+
+def test_data_files_not_ingested_fail_a_non_blocking_check_by_name(landing: Path, tmp_path: Path):
+    small_landing(landing)
+    folder = landing / "exports" / "79"
+    (folder / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    (folder / "~$site1.xlsx").write_bytes(b"\x0bsomeone")  # a lock file is not data: not named
+    (folder / "broken.xlsx").write_text("not a workbook")
+    database, instance = tmp_path / "w.duckdb", dg.DagsterInstance.ephemeral()
+    outcome = run_provinces(["79"], instance=instance, data_dir=str(landing), duckdb_path=str(database))
+    assert outcome.succeeded  # the province's good file is cleaned all the same
+    failed = [evaluation for evaluation in check_evaluations(instance) if not evaluation.passed]
+    assert [e.check_name for e in failed] == ["every_landed_file_ingested"]
+    named = [line.split(": ")[0] for line in failed[0].metadata["not_ingested"].value]
+    assert named == ["79/broken.xlsx", "79/old.xls"]
+    assert table(database, "SELECT file, status FROM export_files ORDER BY file") == [
+        ("79/broken.xlsx", "rejected"),
+        ("79/old.xls", "skipped"),
+        ("79/site1.csv", "ingested"),
+        ("79/~$site1.xlsx", "skipped"),
+    ]

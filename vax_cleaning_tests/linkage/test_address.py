@@ -16,7 +16,11 @@ def test_namesakes_in_two_communes_are_told_apart_by_the_address_written():
     written = dose("Phạm Văn Bình", "1975-08-19", "Nam", None)
     result = link(doses({**written, "address": "xa Tan Phu, H. Cu Chi"}), PEOPLE)
     binh = row(result)
-    assert (binh["match_status"], binh["person_id"], binh["address_level"]) == ("corrected", BINH_TAN_PHU, "same_commune")
+    assert (binh["match_status"], binh["person_id"], binh["address_level"]) == (
+        "corrected",
+        BINH_TAN_PHU,
+        "same_commune",
+    )
     assert binh["evidence"] == "address"  # the explanation names what carried the link
 
 

@@ -1,5 +1,7 @@
 """Ingest stage: raw dose exports (per province) and the national registry snapshot, each with its side tables."""
 
+from datetime import date
+
 import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
@@ -7,8 +9,8 @@ from dagster_duckdb import DuckDBResource
 from vax_cleaning import warehouse
 from vax_cleaning.defs.metadata import counts_by, table_metadata
 from vax_cleaning.defs.policies import terminal_errors, warehouse_multi_asset
-from vax_cleaning.ingest.exports import ingest_province, unknown_province_folders
-from vax_cleaning.ingest.registry import RegistryError, load_registry
+from vax_cleaning.ingest.exports import files_outside_province_folders, ingest_province, unknown_province_folders
+from vax_cleaning.ingest.registry import RegistryError, ignored_entries, load_registry, refuse_shrunken
 from vax_cleaning.partitions import province_code, province_partitions
 from vax_cleaning.resources import LandingFolder
 
@@ -28,7 +30,20 @@ RAW_CHECKS = [
     dg.AssetCheckSpec(
         "known_province_folders",
         asset="raw_dose_exports",
-        description="Every folder under exports/ is one of the 63 province codes; others are not ingested.",
+        description="Every entry under exports/ is a folder named by one of the 63 province codes; other folders "
+        "and files lying directly under exports/ belong to no province and are not ingested (named here).",
+    ),
+    dg.AssetCheckSpec(
+        "every_landed_file_ingested",
+        asset="raw_dose_exports",
+        description="Every data-looking file under exports/<PP>/ (CSV, Excel, text) was ingested: files skipped "
+        "or refused (see export_files.status), and workbook sheets with export columns left unread, are named here.",
+    ),
+    dg.AssetCheckSpec(
+        "landed_files_unchanged",
+        asset="raw_dose_exports",
+        description="No file ingested before has changed content (size, SHA-256 in export_files) or disappeared "
+        "since: landed files are immutable, a correction is a new file (named here when one changed).",
     ),
 ]
 
@@ -68,6 +83,7 @@ def raw_dose_exports(context: dg.AssetExecutionContext, landing: LandingFolder, 
             "rejected_rows": exports.rejected,
             "export_files": exports.files,
         }
+        changed_files = files_changed_since_ingested(conn, code, exports.files)  # before export_files is replaced
         warehouse.replace_slices(conn, tables, "province_code", code)
         stored = conn.execute(
             """SELECT (SELECT count(*) FROM raw_dose_exports WHERE province_code = $1),
@@ -81,6 +97,11 @@ def raw_dose_exports(context: dg.AssetExecutionContext, landing: LandingFolder, 
     accepted_rows, rejected_rows, duplicated_identities, undated = stored
     file_records = int(exports.files["records"].sum())
     unknown_folders = unknown_province_folders(landing.exports_dir)
+    loose_files = files_outside_province_folders(landing.exports_dir)
+    layout_problems = [
+        *([f"unknown province folders under exports/: {unknown_folders}"] if unknown_folders else []),
+        *([f"files directly under exports/, in no province folder: {loose_files}"] if loose_files else []),
+    ]
     context.log.info(
         f"province {code}: {exports.files.height} files, {file_records} records, "
         f"{accepted_rows} accepted, {rejected_rows} rejected"
@@ -97,6 +118,7 @@ def raw_dose_exports(context: dg.AssetExecutionContext, landing: LandingFolder, 
         metadata={
             **table_metadata(exports.files, "export_files"),
             "files_by_format": counts_by(exports.files, "format"),
+            "files_by_status": counts_by(exports.files, "status"),
             "files_with_problems": exports.files.filter(pl.col("problem").is_not_null())["source_file"].to_list(),
         },
     )
@@ -125,14 +147,55 @@ def raw_dose_exports(context: dg.AssetExecutionContext, landing: LandingFolder, 
             ),
             dg.AssetCheckResult(
                 check_name="known_province_folders",
-                passed=not unknown_folders,
-                description=f"not ingested, unknown province folders under exports/: {unknown_folders}"
-                if unknown_folders
+                passed=not layout_problems,
+                description=f"not ingested: {'; '.join(layout_problems)}" if layout_problems else None,
+                metadata={"unknown_folders": unknown_folders, "files_outside_province_folders": loose_files},
+            ),
+            dg.AssetCheckResult(
+                check_name="every_landed_file_ingested",
+                passed=not exports.not_ingested,
+                description=f"data-looking files not ingested: {exports.not_ingested}"
+                if exports.not_ingested
                 else None,
-                metadata={"unknown_folders": unknown_folders},
+                metadata={"not_ingested": exports.not_ingested},
+            ),
+            dg.AssetCheckResult(
+                check_name="landed_files_unchanged",
+                passed=not changed_files,
+                description=f"landed files changed after they were ingested: {changed_files}"
+                if changed_files
+                else None,
+                metadata={"changed_since_ingested": changed_files},
             ),
         ],
     )
+
+
+def files_changed_since_ingested(conn, code: str, files: pl.DataFrame) -> list[str]:
+    """Files of the province whose content differs from the one last ingested (export_files.sha256), or gone since.
+
+    A file first read half-copied shows here once complete; a site overwriting a landed file too (its earlier
+    records were cleaned from the other content). Read before export_files is replaced.
+    """
+    if not warehouse.table_exists(conn, "export_files"):
+        return []
+    stored = {row[0] for row in conn.execute("DESCRIBE export_files").fetchall()}
+    if "sha256" not in stored:
+        return []
+    key = "file" if "file" in stored and "file" in files.columns else "source_file"
+    previous = warehouse.read_frame(
+        conn,
+        f'SELECT DISTINCT "{key}", size_bytes, sha256 FROM export_files WHERE province_code = ? AND sha256 IS NOT NULL',
+        [code],
+    )
+    now = {name: (size, digest) for name, size, digest in files.select(key, "size_bytes", "sha256").iter_rows()}
+    changed = []
+    for name, size, digest in sorted(previous.iter_rows()):
+        if name not in now:
+            changed.append(f"{name}: removed after it was ingested")
+        elif now[name][1] not in (None, digest):
+            changed.append(f"{name}: content changed since it was ingested ({size} -> {now[name][0]} bytes)")
+    return changed
 
 
 REGISTRY_CHECKS = [
@@ -151,6 +214,13 @@ REGISTRY_CHECKS = [
         "id_layout_agrees",
         asset="registry_snapshot",
         description="Share of people whose CCCD's embedded birth year or gender digit disagrees with the record.",
+    ),
+    dg.AssetCheckSpec(
+        "registry_folders_well_formed",
+        asset="registry_snapshot",
+        description="Every entry under registry/ is a registry/<YYYY-MM-DD>/ snapshot folder with a CSV or Parquet "
+        "file; anything else (a folder like 2022-13-45 or latest, a file directly under registry/) is ignored and "
+        "named here.",
     ),
 ]
 
@@ -177,15 +247,24 @@ ID_LAYOUT_DISAGREEMENT_TOLERANCE = 0.01
     check_specs=REGISTRY_CHECKS,
 )
 def registry_snapshot(context: dg.AssetExecutionContext, landing: LandingFolder, duckdb: DuckDBResource):
-    """National, not per province: a dose given in one province may belong to a person registered in another."""
+    """National, not per province: a dose given in one province may belong to a person registered in another.
+
+    A snapshot that is refused (unreadable, empty, or the newest one shrunken below MIN_SHARE_OF_LOADED of the
+    snapshot in force) fails the step at once and leaves the tables as they were: the previous snapshot stays in force.
+    """
+    ignored = ignored_entries(landing.registry_dir)
+    for entry in ignored:
+        context.log.warning(f"ignored under registry/: {entry}")
     with terminal_errors(RegistryError):
         snapshot = load_registry(landing.registry_dir, landing.registry_date)
-    with duckdb.get_connection() as conn, warehouse.transaction(conn):
-        warehouse.replace_table(conn, "registry_snapshot", snapshot.people)
-        warehouse.replace_table(conn, "registry_rejected_rows", snapshot.rejected)
-        duplicates, malformed = conn.execute(
-            "SELECT count(*) - count(DISTINCT person_id), count(*) FILTER (WHERE NOT regexp_full_match(person_id, '\\d{12}')) FROM registry_snapshot"
-        ).fetchall()[0]
+        with duckdb.get_connection() as conn, warehouse.transaction(conn):
+            if not landing.registry_date:  # a pinned snapshot is the operator's choice
+                refuse_shrunken(snapshot, *_loaded_snapshot(conn))
+            warehouse.replace_table(conn, "registry_snapshot", snapshot.people)
+            warehouse.replace_table(conn, "registry_rejected_rows", snapshot.rejected)
+            duplicates, malformed = conn.execute(
+                "SELECT count(*) - count(DISTINCT person_id), count(*) FILTER (WHERE NOT regexp_full_match(person_id, '\\d{12}')) FROM registry_snapshot"
+            ).fetchall()[0]
     people = snapshot.people
     year_disagrees = int((~people["id_birth_year_agrees"]).sum() or 0)
     gender_disagrees = int((~people["id_gender_agrees"]).sum() or 0)
@@ -209,6 +288,7 @@ def registry_snapshot(context: dg.AssetExecutionContext, landing: LandingFolder,
             "rows_set_aside": snapshot.rejected.height,
             "rows_set_aside_by_reason": counts_by(snapshot.rejected, "reason"),
             "year_only_birth_dates": int(people["birth_month"].is_null().sum()),
+            "warnings": [f"ignored under registry/: {entry}" for entry in ignored],
         },
         check_results=[
             dg.AssetCheckResult(
@@ -232,5 +312,19 @@ def registry_snapshot(context: dg.AssetExecutionContext, landing: LandingFolder,
                     "share": round(disagreement_share, 5),
                 },
             ),
+            dg.AssetCheckResult(
+                check_name="registry_folders_well_formed",
+                passed=not ignored,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=f"ignored under registry/: {'; '.join(ignored)}" if ignored else None,
+                metadata={"ignored_entries": ignored},
+            ),
         ],
     )
+
+
+def _loaded_snapshot(conn) -> tuple[int, date | None]:
+    """(people, date) of the snapshot in force, as loaded in DuckDB; (0, None) before the first load."""
+    if not warehouse.table_exists(conn, "registry_snapshot"):
+        return 0, None
+    return conn.execute("SELECT count(*), max(snapshot_date) FROM registry_snapshot").fetchall()[0]

@@ -14,21 +14,34 @@ from vax_cleaning.resources import LandingFolder
 
 
 def landed_fingerprint(landing: LandingFolder, code: str) -> str:
-    """Digest of a province's landed export and review-decision file names: a new file of either kind changes it."""
-    exports = [f"exports/{p.name}" for p in export_files(landing.exports_dir, code)[0]]
-    decisions = [f"reviews/{p.name}" for p in review_files(landing.reviews_dir, code)]
-    return hashlib.sha256("\n".join(exports + decisions).encode()).hexdigest()[:16]
+    """Digest of a province's landed export and review-decision files: path, size and modification time of each.
+
+    A new file changes it, and so does a file that was still being copied when first seen (its size and st_mtime_ns
+    change once the copy completes), so the province runs again; a folder left as it was keeps its run key.
+    """
+    to_read, others = export_files(landing.exports_dir, code)
+    entries = [(f"exports/{p.relative_to(landing.exports_dir).as_posix()}", p) for p in sorted(to_read + others)]
+    entries += [(f"reviews/{code}/{p.name}", p) for p in review_files(landing.reviews_dir, code)]
+    lines = []
+    for name, path in entries:
+        try:
+            stat = path.stat()
+        except OSError:  # gone since it was listed, or a link to nothing
+            lines.append(name)
+            continue
+        lines.append(f"{name}\t{stat.st_size}\t{stat.st_mtime_ns}")
+    return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 @dg.sensor(
     job=province_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="A new export file under exports/<PP>/ or a returned decision file under reviews/<PP>/ launches one "
-    "clean_province run for that province only.",
+    description="A new export file under exports/<PP>/ or a returned decision file under reviews/<PP>/ (or one "
+    "still being copied when last seen, now complete) launches one clean_province run for that province only.",
 )
 def new_export_files(context: dg.SensorEvaluationContext, landing: LandingFolder):
-    """The run key is the province's file listing, so each new set of files is processed exactly once."""
+    """The run key is the province's files as they are (names, sizes, times): each new state is processed once."""
     if context.instance.get_latest_materialization_event(dg.AssetKey("registry_snapshot")) is None:
         return dg.SkipReason("waiting for the first registry snapshot load (sensor new_registry_snapshot)")
     exports_dir = landing.exports_dir

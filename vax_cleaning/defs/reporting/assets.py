@@ -10,7 +10,7 @@ from dagster_duckdb import DuckDBResource
 from vax_cleaning import warehouse
 from vax_cleaning.defs.metadata import column_lineage, table_metadata
 from vax_cleaning.defs.policies import NATIONAL_REFRESH, terminal_errors, warehouse_asset, warehouse_multi_asset
-from vax_cleaning.ingest.reported import TallyError, reported_doses
+from vax_cleaning.ingest.reported import TallyError, read_tallies
 from vax_cleaning.partitions import province_code, province_partitions
 from vax_cleaning.report import LATEST_PROGRESS_SQL, latest, progress_history, progress_markdown, write_report
 from vax_cleaning.resources import LandingFolder
@@ -44,6 +44,12 @@ PROGRESS_CHECKS = [
         blocking=True,
         description="doses_total equals the six status counts summed and the records counted in the files.",
     ),
+    dg.AssetCheckSpec(
+        "reported_tallies_usable",
+        asset="province_progress",
+        description="Every row of reported/*.csv for this province (and every row naming no province) has a province "
+        "code and a whole number of doses; bad rows are named by file and line, and leave doses_reported empty.",
+    ),
 ]
 
 
@@ -61,8 +67,7 @@ def province_progress(
     """Appends a row only when the counts changed, so a rerun leaves the table as it was."""
     code = province_code(context.partition_key)
     with terminal_errors(TallyError):
-        tallies = reported_doses(landing.reported_dir).filter(pl.col("province_code") == code)
-    reported = int(tallies["doses_reported"].item()) if tallies.height else None
+        reported, tally_problems = read_tallies(landing.reported_dir).for_province(code)
     with duckdb.get_connection() as conn:
         counts = warehouse.read_frame(conn, _COUNTS_SQL, [code]).row(0, named=True)
         records_in_files = counts.pop("records_in_files")
@@ -86,7 +91,13 @@ def province_progress(
                 check_name="totals_add_up",
                 passed=total == records_in_files,
                 metadata={"doses_total": total, "records_in_files": int(records_in_files)},
-            )
+            ),
+            dg.AssetCheckResult(
+                check_name="reported_tallies_usable",
+                passed=not tally_problems,
+                description=f"tally rows not used: {'; '.join(tally_problems)}" if tally_problems else None,
+                metadata={"unusable_rows": tally_problems},
+            ),
         ],
     )
 

@@ -1,0 +1,98 @@
+"""Landed files are keyed on their content: a half-copied file runs again once complete; a changed file is named."""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from vax_cleaning.definitions import defs
+from vax_cleaning.defs.operations.sensors import new_export_files, new_registry_snapshot
+from vax_cleaning.partitions import partition_key
+from vax_cleaning.resources import LandingFolder
+from vax_cleaning_tests.conftest import GOOD, HEADER_VI, small_landing, write_export
+
+
+def sensor_requests(landing: Path, instance: dg.DagsterInstance) -> dict[str, str]:
+    """{run_key: partition_key} of one evaluation of the landing-folder sensor."""
+    context = dg.build_sensor_context(instance=instance, resources={"landing": LandingFolder(data_dir=str(landing))})
+    return {request.run_key: request.partition_key for request in new_export_files(context)}
+
+
+def test_a_file_first_seen_half_copied_is_processed_again_once_complete(landing: Path):
+    instance = dg.DagsterInstance.ephemeral()
+    instance.report_runless_asset_event(dg.AssetMaterialization("registry_snapshot"))
+    write_export(landing, "01", "site1.csv", [HEADER_VI, GOOD])
+    complete = "".join(line + "\n" for line in [HEADER_VI, GOOD, GOOD.replace("15/08/2021", "16/08/2021")]).encode()
+    copying = landing / "exports" / "79" / "site1.csv"
+    copying.parent.mkdir()
+    copying.write_bytes(complete[: len(complete) // 2])  # the copy is under way when the sensor looks
+    first = sensor_requests(landing, instance)
+    assert sorted(first.values()) == ["01 Hà Nội", "79 Thành phố Hồ Chí Minh"]
+
+    with copying.open("ab") as handle:  # the copy completes: same name, new size and modification time
+        handle.write(complete[len(complete) // 2 :])
+    second = sensor_requests(landing, instance)
+    assert [partition for key, partition in second.items() if key not in first] == ["79 Thành phố Hồ Chí Minh"]
+    assert sensor_requests(landing, instance) == second  # nothing changed since: the same run keys
+
+
+def test_a_file_rewritten_in_place_with_the_same_size_changes_the_run_key(landing: Path):
+    instance = dg.DagsterInstance.ephemeral()
+    instance.report_runless_asset_event(dg.AssetMaterialization("registry_snapshot"))
+    path = write_export(landing, "79", "site1.csv", [HEADER_VI, GOOD])
+    first = sensor_requests(landing, instance)
+    stat = path.stat()
+    path.write_bytes(path.read_bytes().replace(b"FA1234", b"FA9999"))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert set(sensor_requests(landing, instance)).isdisjoint(first)
+
+
+def run_config(landing: Path, database: Path) -> dict:
+    return {
+        "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+        "resources": {
+            "landing": {"config": {"data_dir": str(landing), "run_date": "2022-06-20"}},
+            "duckdb": {"config": {"database": str(database)}},
+        },
+    }
+
+
+def test_a_landed_file_whose_content_changed_after_ingestion_is_named(landing: Path, tmp_path: Path):
+    small_landing(landing)
+    database, instance = tmp_path / "w.duckdb", dg.DagsterInstance.ephemeral()
+    config = run_config(landing, database)
+    assert defs.resolve_job_def("load_registry").execute_in_process(instance=instance, run_config=config).success
+    clean = defs.resolve_job_def("clean_province")
+
+    def unchanged_check(code: str) -> dg.AssetCheckEvaluation:
+        result = clean.execute_in_process(partition_key=partition_key(code), instance=instance, run_config=config)
+        return next(e for e in result.get_asset_check_evaluations() if e.check_name == "landed_files_unchanged")
+
+    assert unchanged_check("79").passed and unchanged_check("01").passed
+    with duckdb.connect(str(database), read_only=True) as conn:
+        stored = conn.execute("SELECT source_file, size_bytes, sha256 FROM export_files ORDER BY 1").fetchall()
+    site = landing / "exports" / "79" / "site1.csv"
+    assert [(name, size) for name, size, _ in stored] == [
+        ("01/site1.csv", (landing / "exports" / "01" / "site1.csv").stat().st_size),
+        ("79/site1.csv", site.stat().st_size),
+    ]
+    assert all(len(digest) == 64 for *_, digest in stored)
+
+    assert unchanged_check("79").passed  # a rerun of the same files
+    size_before = site.stat().st_size
+    write_export(landing, "79", "site1.csv", [HEADER_VI, GOOD.replace("FA1234", "FA9999")])  # overwritten in place
+    check = unchanged_check("79")
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.metadata["changed_since_ingested"].value == [
+        f"79/site1.csv: content changed since it was ingested ({size_before} -> {site.stat().st_size} bytes)"
+    ]
+    assert unchanged_check("01").passed  # other provinces are not concerned
+
+
+def test_a_malformed_registry_folder_does_not_stop_the_registry_sensor(landing: Path):
+    for day in ("2022-06-15", "2022-13-45", "latest"):
+        (landing / "registry" / day).mkdir()
+        (landing / "registry" / day / "registry.csv").write_text("person_id\n")
+    context = dg.build_sensor_context(resources={"landing": LandingFolder(data_dir=str(landing))})
+    assert new_registry_snapshot(context).run_key == "registry:2022-06-15"
