@@ -50,15 +50,42 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_command(provinces: list[str] | None) -> int:
-    """Materialize through the same Definitions the UI loads; exit non-zero if any partition failed."""
-    from vax_cleaning.runner import UnknownProvinceError, run_provinces, summary_table
+    """Materialize through the same Definitions the UI loads; exit non-zero if any partition failed.
 
+    Exit codes: 0 all materialized, 1 a run failed (the summary says which and why), 2 a wrong command or an
+    unusable DuckDB path (one line, before any run starts), 128 + signal number when SIGINT/SIGTERM stopped it.
+    """
+    import os
+    import signal
+    import threading
+
+    def stop_here(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signum)
+
+    # while no run is in flight (starting up, printing the summary) a signal simply ends the command
+    signals = (signal.SIGINT, signal.SIGTERM) if threading.current_thread() is threading.main_thread() else ()
+    previous = {number: signal.signal(number, stop_here) for number in signals}
     try:
-        outcome = run_provinces(provinces)
-    except UnknownProvinceError as error:
-        print(f"vax-cleaning run: {error}", file=sys.stderr)
-        return 2
-    print(summary_table(outcome))
+        from vax_cleaning.runner import RunInterrupted, UnknownProvinceError, run_until_signalled, summary_table
+        from vax_cleaning.warehouse import WarehouseLocationError
+
+        try:
+            outcome = run_until_signalled(provinces)
+        except (UnknownProvinceError, WarehouseLocationError) as error:
+            print(f"vax-cleaning run: {error}", file=sys.stderr)
+            return 2
+        except RunInterrupted as stop:
+            stop.tell(f"vax-cleaning run: {stop}")
+            # the worker thread may be inside DuckDB or polars: end the process now, not unwind the interpreter
+            os._exit(stop.exit_code)
+        print(summary_table(outcome))
+    except KeyboardInterrupt as interrupt:
+        signum = interrupt.args[0] if interrupt.args else signal.SIGINT
+        print(f"vax-cleaning run: stopped by {signal.Signals(signum).name}: no run was in flight", file=sys.stderr)
+        return 128 + signum
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     return 0 if outcome.succeeded else 1
 
 

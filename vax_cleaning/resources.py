@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from vax_cleaning import settings
+from vax_cleaning.defs.policies import WAREHOUSE_TERMINAL_ERRORS, terminal_errors
+from vax_cleaning.warehouse import check_database_location, exhaustion_named
 
 
 class LandingFolder(dg.ConfigurableResource):
@@ -51,11 +56,38 @@ class LandingFolder(dg.ConfigurableResource):
         return date.fromisoformat(self.run_date) if self.run_date else date.today()
 
 
+class Warehouse(DuckDBResource):
+    """`DuckDBResource` (connections with back-off on the file lock) that fails fast and with the real cause.
+
+    - the file's directory is checked before connecting: a missing or read-only directory fails at once,
+      naming it, instead of ten connection attempts with back-off per step attempt;
+    - DuckDB's out-of-memory and disk-full errors raised by the work inside `get_connection` fail the step
+      with DuckDB's own message and the fix;
+    - both are terminal (`policies.WAREHOUSE_TERMINAL_ERRORS`): retrying the step cannot help;
+    - the connection is closed even when the work inside fails (a leaked connection keeps the file locked).
+    """
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the warehouse file, as `DuckDBResource.get_connection`."""
+        with terminal_errors(*WAREHOUSE_TERMINAL_ERRORS):
+            check_database_location(self.database)
+        with super().get_connection() as conn:
+            try:
+                with (
+                    terminal_errors(*WAREHOUSE_TERMINAL_ERRORS),
+                    exhaustion_named(self.database, self.connection_config.get("memory_limit")),
+                ):
+                    yield conn
+            finally:
+                conn.close()
+
+
 def default_resources() -> dict[str, dg.ConfigurableResource]:
     """Resources from the environment (contract section 1); each field can be overridden as run config."""
     return {
         "landing": LandingFolder(data_dir=settings.data_dir()),
-        "duckdb": DuckDBResource(database=settings.duckdb_path(), connection_config=duckdb_connection_config()),
+        "duckdb": Warehouse(database=settings.duckdb_path(), connection_config=duckdb_connection_config()),
     }
 
 

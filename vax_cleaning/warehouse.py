@@ -2,24 +2,105 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 import polars as pl
 
 
+class WarehouseLocationError(OSError):
+    """The DuckDB file cannot be created or written where it is configured: retrying cannot help, fixing the path does."""
+
+
+class WarehouseExhaustedError(RuntimeError):
+    """DuckDB ran out of disk space or of its memory limit: retrying the same work hits the same wall."""
+
+
+def check_database_location(database: str) -> None:
+    """Fail at once, naming the cause and the fix, when the DuckDB file's directory is missing or not writable.
+
+    DuckDB writes the file and its write-ahead log (`<file>.wal`) beside it, so the directory itself must take
+    new files; a probe file proves it (permission bits say nothing for root, nor for read-only mounts).
+    """
+    if database == ":memory:" or database.startswith(("md:", "motherduck:")):
+        return
+    path = Path(database)
+    directory = path.parent
+    hint = f"point VAX_DUCKDB_PATH (resource config duckdb.database; now {database}) at a writable directory"
+    if not directory.exists():
+        raise WarehouseLocationError(f"DuckDB directory {directory} does not exist: create it or {hint}")
+    if not directory.is_dir():
+        raise WarehouseLocationError(f"DuckDB directory {directory} is not a directory: {hint}")
+    if path.is_dir():
+        raise WarehouseLocationError(f"DuckDB file {path} is a directory: {hint}")
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise WarehouseLocationError(f"DuckDB file {path} is not writable: {hint}")
+    try:
+        with tempfile.TemporaryFile(dir=directory, prefix=".vax-write-probe-"):
+            pass
+    except OSError as error:
+        raise WarehouseLocationError(
+            f"DuckDB directory {directory} is not writable ({error.strerror}): {hint}"
+        ) from error
+
+
+NO_SPACE = os.strerror(errno.ENOSPC)
+""""No space left on device": DuckDB's IO and commit errors carry the system's message."""
+
+
+@contextmanager
+def exhaustion_named(database: str, memory_limit: str | None = None) -> Iterator[None]:
+    """Turn DuckDB's out-of-memory and disk-full errors into WarehouseExhaustedError, its message kept, the fix added."""
+    try:
+        yield
+    except duckdb.OutOfMemoryException as error:
+        now = f", now {memory_limit}" if memory_limit else ""
+        raise WarehouseExhaustedError(_with_fix(error, f"raise VAX_DUCKDB_MEMORY_LIMIT{now}")) from error
+    except duckdb.Error as error:
+        if NO_SPACE not in str(error):
+            raise
+        fix = f"free disk space on {Path(database).parent}, then rerun"
+        raise WarehouseExhaustedError(_with_fix(error, fix)) from error
+
+
+def _with_fix(error: Exception, fix: str) -> str:
+    """DuckDB's message with the fix at the end of its first line (the line summaries show)."""
+    first, _, rest = str(error).partition("\n")
+    return f"{first} (fix: {fix})" + (f"\n{rest}" if rest else "")
+
+
+@contextmanager
+def registered(conn: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> Iterator[None]:
+    """The frame as a view for the statements inside; a failure inside is never masked by the unregistering.
+
+    After a failed statement DuckDB refuses everything but ROLLBACK in that transaction ("Current transaction
+    is aborted"), unregistering included: the statement's own error (out of memory, disk full) is the one to see.
+    """
+    conn.register(name, frame)
+    try:
+        yield
+    except BaseException:
+        try:
+            conn.unregister(name)
+        except duckdb.Error:
+            pass  # the transaction is aborted; the connection is closed after the failure anyway
+        raise
+    conn.unregister(name)
+
+
 def ensure_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     """Create the table from the frame's schema the first time; later, add columns a new version introduces."""
-    conn.register("_schema_source", frame.head(0))
-    try:
+    with registered(conn, "_schema_source", frame.head(0)):
         conn.execute(f'CREATE TABLE IF NOT EXISTS "{table}" AS SELECT * FROM _schema_source')
         existing = {row[0] for row in conn.execute(f'DESCRIBE "{table}"').fetchall()}
         for name, column_type, *_ in conn.execute("DESCRIBE SELECT * FROM _schema_source").fetchall():
             if name not in existing:
                 conn.execute(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {column_type}')
-    finally:
-        conn.unregister("_schema_source")
 
 
 def replace_where(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, column: str, value: str) -> None:
@@ -31,46 +112,43 @@ def replace_slices(conn: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFra
     """Replace one slice of several tables in one transaction: a reader sees all of a run's tables or none."""
     for table, frame in frames.items():
         ensure_table(conn, table, frame)
-    try:
-        with transaction(conn):
-            for table, frame in frames.items():
-                conn.register("_incoming", frame)
+    with transaction(conn):
+        for table, frame in frames.items():
+            with registered(conn, "_incoming", frame):
                 conn.execute(f'DELETE FROM "{table}" WHERE "{column}" = ?', [value])
                 conn.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _incoming')
-                conn.unregister("_incoming")
-    finally:
-        conn.unregister("_incoming")
 
 
 @contextmanager
 def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """All or nothing: a reader never sees half of a replacement."""
+    """All or nothing: a reader never sees half of a replacement.
+
+    On failure the original error is what propagates: a COMMIT that fails (disk full) has already ended the
+    transaction, so the ROLLBACK after it fails too ("no transaction is active") and must not replace it.
+    """
     conn.execute("BEGIN TRANSACTION")
     try:
         yield
         conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
+    except BaseException:
+        try:
+            conn.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # nothing left to roll back, or the connection is unusable: the original error says why
         raise
 
 
 def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     """Swap a whole (national) table atomically."""
-    conn.register("_incoming", frame)
-    try:
+    with registered(conn, "_incoming", frame):
         conn.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM _incoming')
-    finally:
-        conn.unregister("_incoming")
 
 
 def append(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     """Add rows to a history table (e.g. progress over time)."""
     ensure_table(conn, table, frame)
-    conn.register("_incoming", frame)
-    try:
+    with registered(conn, "_incoming", frame):
         conn.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _incoming')
-    finally:
-        conn.unregister("_incoming")
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -12,6 +12,8 @@ from typing import Any
 
 import dagster as dg
 
+from vax_cleaning.warehouse import WarehouseExhaustedError, WarehouseLocationError
+
 OWNERS = ["team:vax-cleaning"]
 
 PERSONAL_DATA_ASSETS = frozenset({
@@ -25,6 +27,10 @@ DUCKDB_POOL = "duckdb_writer"
 
 TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL)
 """A locked DuckDB file or a file still being copied in clears up by itself; bad data does not (see terminal_errors)."""
+
+WAREHOUSE_TERMINAL_ERRORS = (WarehouseLocationError, WarehouseExhaustedError)
+"""A DuckDB directory that is missing or read-only, a full disk, a memory limit too small: the same step fails the
+same way again, so the warehouse resource (`resources.Warehouse`) fails it at once with the real cause."""
 
 NATIONAL_REFRESH = (
     dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing()).with_label("eager_allow_missing")
