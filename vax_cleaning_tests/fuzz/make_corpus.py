@@ -21,6 +21,9 @@ from pathlib import Path
 
 import xlsxwriter
 
+from vax_cleaning.generate.files import CANONICAL_COLUMNS
+from vax_cleaning_tests.conftest import to_cp1258
+
 PROVINCE = "79"
 """Most cases land in province 79 (beside the sample data's own files there)."""
 
@@ -49,19 +52,7 @@ QUOTED_ROW = ROW.replace("Xã An Phú Huyện Củ Chi", '"Xã An Phú, Huyện 
 
 def row(**changes: str) -> str:
     """ROW with some cells replaced (by canonical column name)."""
-    names = [
-        "full_name",
-        "date_of_birth",
-        "gender",
-        "id_number",
-        "phone",
-        "address",
-        "vaccine",
-        "dose_number",
-        "vaccination_date",
-        "lot_number",
-        "facility",
-    ]
+    names = list(CANONICAL_COLUMNS)
     cells = list(ROW_CELLS)
     for name, value in changes.items():
         cells[names.index(name)] = value
@@ -126,22 +117,6 @@ def put(name: str, data: bytes | str, province: str = PROVINCE) -> Callable[[Pat
 def lines(*records: str, end: str = "\n") -> str:
     """Header and records, each line ended by `end`."""
     return "".join(line + end for line in (HEADER, *records))
-
-
-TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"
-
-
-def to_cp1258(text: str) -> bytes:
-    """Windows-1258 as Vietnamese Windows tools write it: base letters precomposed, tone marks combining."""
-    out = bytearray()
-    for char in text:
-        try:
-            out += char.encode("cp1258")
-        except UnicodeEncodeError:
-            decomposed = unicodedata.normalize("NFD", char)
-            base = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in TONE_MARKS))
-            out += (base + "".join(c for c in decomposed if c in TONE_MARKS)).encode("cp1258")
-    return bytes(out)
 
 
 def workbook(name: str, sheets: list[dict], province: str = PROVINCE) -> Callable[[Path], None]:
