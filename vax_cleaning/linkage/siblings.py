@@ -15,7 +15,7 @@ from __future__ import annotations
 import polars as pl
 
 from vax_cleaning.linkage.classify import LINKED
-from vax_cleaning.linkage.normalize import canonical_name
+from vax_cleaning.linkage.normalize import squeeze_spaces
 from vax_cleaning.vocabulary import CorrectionAction, MatchStatus, Rule
 
 VOUCHABLE_RULES = (
@@ -36,7 +36,7 @@ def sibling_keys(doses: pl.DataFrame) -> pl.DataFrame:
     phone = pl.col("phone").cast(pl.String).str.replace_all(r"\D", "") if "phone" in doses.columns else pl.lit(None)
     phone = pl.when(phone.str.len_chars() >= 9).then(phone)
     dob = pl.coalesce(pl.col("date_of_birth").cast(pl.String), pl.lit(None, pl.String))
-    name = canonical_name(pl.col("full_name").cast(pl.String))
+    name = squeeze_spaces(pl.col("full_name").cast(pl.String).str.to_lowercase())  # cheap: same person, same hand
     complete = phone.is_not_null() & name.is_not_null() & dob.is_not_null()
     return doses.select(
         _rec=pl.int_range(pl.len(), dtype=pl.UInt32),
