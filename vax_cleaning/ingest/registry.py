@@ -131,8 +131,8 @@ def _read_file(path: Path) -> pl.DataFrame:
         else:
             frame = _read_csv(path, name)
     except (pl.exceptions.PolarsError, OSError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise RegistryError(f"{name} cannot be read ({reason}): {REGISTRY_FIX}") from error
+        # the error's type only: a parser's message may quote a cell, and cells are names and IDs
+        raise RegistryError(f"{name} cannot be read ({type(error).__name__}): {REGISTRY_FIX}") from error
     missing = [c for c in REGISTRY_COLUMNS if c not in frame.columns]
     if missing:
         raise RegistryError(f"{name} lacks columns {missing} (its columns: {frame.columns}): {REGISTRY_FIX}")
@@ -197,9 +197,8 @@ def _decoded(data: bytes, name: str) -> str:
 
 def _csv_error(name: str, error: Exception, text: Callable[[], str]) -> RegistryError:
     """polars' parse error as a RegistryError naming the file and, for a ragged row, its line (found in Python)."""
-    if "more fields" not in str(error):
-        reason = str(error).strip().splitlines()[0]
-        return RegistryError(f"{name} is not a readable CSV file ({reason}): {REGISTRY_FIX}")
+    if "more fields" not in str(error):  # the error's type only: a parser's message may quote a cell (personal data)
+        return RegistryError(f"{name} is not a readable CSV file ({type(error).__name__}): {REGISTRY_FIX}")
     reader = csv.reader(io.StringIO(text(), newline=""))
     width = len(next(reader, []))
     for record in reader:
