@@ -176,8 +176,8 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
     matched = result.matched.with_columns(registry_snapshot_date=pl.lit(snapshot_date))
     corrections = result.corrections.with_columns(province_code=pl.lit(code))
     with duckdb.get_connection() as conn:
-        warehouse.replace_where(conn, "matched_records", matched, "province_code", code)
-        warehouse.replace_where(conn, "correction_sets", corrections, "province_code", code)
+        tables = {"matched_records": matched, "correction_sets": corrections}
+        warehouse.replace_slices(conn, tables, "province_code", code)  # one transaction: never half a province
         superseded_by_province = _supersede(conn, result.superseded)
         checks = _check_results(conn, code)
     for other, records in superseded_by_province.items():  # another province's tables changed: say so on its partition
