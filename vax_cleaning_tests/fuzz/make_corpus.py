@@ -599,8 +599,9 @@ def build_corpus(landing: Path, cases: list[Case] = CASES) -> list[Case]:
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) != 1:
-        sys.exit("usage: python -m vax_cleaning_tests.fuzz.make_corpus OUT_DIR")
+    """Write the corpus to a new folder and list the cases (an option or an existing folder is refused)."""
+    if len(argv) != 1 or argv[0].startswith("-") or Path(argv[0]).exists():
+        sys.exit("usage: python -m vax_cleaning_tests.fuzz.make_corpus OUT_DIR   (OUT_DIR must not exist yet)")
     build_corpus(Path(argv[0]))
     for case in CASES:
         for name, expect in case.expect.items():
