@@ -49,6 +49,29 @@ class DecidedBy(StrEnum):
     REVIEW = "review"
 
 
+class Evidence(StrEnum):
+    """`matched_records.evidence`: what beyond name, birth date and ID carried a link."""
+
+    ADDRESS = "address"
+    """The written commune is the candidate's registered commune."""
+    SIBLING_RECORD = "sibling_record"
+    """Another dose of the same phone, name and birth date was linked to the candidate by an exact ID."""
+    CCCD_BIRTH_YEAR = "cccd_birth_year"
+    """The record's own CCCD encodes the candidate's birth year: the written birth date was the typing error."""
+    COMBINED_WEIGHT = "combined_weight"
+    """An exact ID with two recording errors, linked on the whole evidence (ID, name, DOB, residence, address)."""
+
+    @property
+    def label(self) -> str:
+        """Vietnamese label for workbooks and reports."""
+        return {
+            "address": "Địa chỉ trùng xã/phường",
+            "sibling_record": "Mũi tiêm khác của cùng người",
+            "cccd_birth_year": "Năm sinh trong số CCCD",
+            "combined_weight": "Tổng hợp bằng chứng có số định danh",
+        }[self.value]
+
+
 class CorrectionAction(StrEnum):
     """`correction_sets.action`."""
 

@@ -9,10 +9,14 @@ them; the *gates* below say which disagreements may ever be corrected automatica
 Cascade for one record (pairs: the ID owner(s) and every blocked candidate):
 
 1. **ID decides** -- exactly one registry person owns the record's ID (CCCD = person_id,
-   CMND = old_id), the pair passes the gate, and no other candidate agrees better on name,
-   DOB, gender and residence (weights without the ID, by `id_conflict_margin`) -> linked to the
-   owner (`ID_MATCH`). With an ID that exactly matches one of two look-alikes (twins, common
-   names), that ID decides. If another candidate agrees clearly better -> `review` (`ID_CONFLICT`).
+   CMND = old_id), the pair passes the gate -- or, failing it, the combined evidence
+   (`id_evidence_gate`: name not contradicted, DOB not contradicted unless the record's own CCCD
+   explains it, whole weight >= `min_id_evidence_weight` and `min_auto_margin` ahead of every other
+   candidate; evidence `cccd_birth_year` or `combined_weight`) -- and no other candidate agrees
+   better on name, DOB, gender, residence and address (weights without the ID, by
+   `id_conflict_margin`) -> linked to the owner (`ID_MATCH`). With an ID that exactly matches one
+   of two look-alikes (twins, common names), that ID decides. If another candidate agrees clearly
+   better -> `review` (`ID_CONFLICT`).
 2. **Candidate search** (no ID, ID unknown/malformed, or its owner fails the gate: a relative's
    ID or a typo hitting another real person -- never corrected to the owner) -> the best
    candidate is linked (`CANDIDATE_MATCH`) only if it passes the gate, its score is at least
@@ -41,7 +45,7 @@ import polars as pl
 
 from vax_cleaning.linkage.compare import AddressLevel, DobLevel, GenderLevel, IdLevel, NameLevel, compare_pairs
 from vax_cleaning.linkage.settings import LevelWeights, LinkageSettings
-from vax_cleaning.vocabulary import CorrectionRule, MatchStatus, Rule
+from vax_cleaning.vocabulary import CorrectionRule, Evidence, MatchStatus, Rule
 
 NAME_STRONG = (NameLevel.EXACT, NameLevel.EXACT_WITHOUT_DIACRITICS)
 NAME_WEAK = (NameLevel.TYPO, NameLevel.MIDDLE_NAME_MISSING)
@@ -91,6 +95,29 @@ def gate() -> pl.Expr:
     return no_contradiction & (complete | name_missing | dob_missing)
 
 
+def dob_explained_by_cccd() -> pl.Expr:
+    """The written DOB contradicts the candidate, but the record's own CCCD, exactly the candidate's, encodes the
+    candidate's birth year and gender and not the written year: the ID is right and the DOB was typed wrong."""
+    return (
+        (pl.col("id_level") == IdLevel.EXACT_CCCD)
+        & (pl.col("r_id_birth_year") != pl.col("r_birth_year")).fill_null(False)
+        & (pl.col("r_id_birth_year") == pl.col("p_birth_year")).fill_null(False)
+        & _in("name_level", NAME_STRONG)
+        & (pl.col("gender_level") == GenderLevel.AGREE)
+    )
+
+
+def id_evidence_gate(settings: LinkageSettings) -> pl.Expr:
+    """Combined evidence for an exact ID's owner the one-weak-field gate refuses: the name is not contradicted, the
+    DOB is not contradicted (or the contradiction is explained by the CCCD), and the whole weight -- ID, name, DOB,
+    gender, residence and address together -- reaches `min_id_evidence_weight`."""
+    name_ok = _in("name_level", (*NAME_STRONG, *NAME_WEAK))
+    dob_ok = ~_in("dob_level", (DobLevel.DIFFERENT, DobLevel.NULL)) | (
+        (pl.col("dob_level") == DobLevel.DIFFERENT) & dob_explained_by_cccd()
+    )
+    return _in("id_level", ID_EXACT) & name_ok & dob_ok & (pl.col("weight") >= settings.min_id_evidence_weight)
+
+
 def score_pairs(pairs: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
     """Compare gathered pairs and add weights, score and the flags the cascade uses."""
     compared = compare_pairs(pairs, settings.typo_max_edits, settings.typo_min_similarity)
@@ -130,14 +157,16 @@ def score_pairs(pairs: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
         .otherwise(_weight("id_level", settings.id_weights))
     )
     return (
-        compared.with_columns(content_weight=content)
-        .with_columns(weight=settings.prior_log2_odds + pl.col("content_weight") + residence + id_weight)
+        compared.with_columns(content_weight=content, evidence_weight=content + residence)
+        .with_columns(weight=settings.prior_log2_odds + pl.col("evidence_weight") + id_weight)
         .with_columns(
             score=1.0 / (1.0 + pl.lit(2.0).pow(-pl.col("weight"))),
             id_exact=_in("id_level", ID_EXACT),
             id_housemate=housemate,
             fit=_in("name_level", NAME_STRONG) & (pl.col("dob_level") == DobLevel.EXACT),
             gate=gate(),
+            id_evidence=id_evidence_gate(settings) & ~gate(),
+            dob_explained=dob_explained_by_cccd() & (pl.col("dob_level") == DobLevel.DIFFERENT),
         )
     )
 
@@ -161,9 +190,13 @@ def decide(
         n_owners=pl.col("id_exact").sum(),
         n_fit=pl.col("fit").sum(),
         owner_reg=pl.col("_reg").filter("id_exact").first(),
-        owner_gate=pl.col("gate").filter("id_exact").first(),
-        owner_content=pl.col("content_weight").filter("id_exact").first(),
-        other_content=pl.col("content_weight").filter(~pl.col("id_exact")).max(),
+        owner_gate=(pl.col("gate") | pl.col("id_evidence")).filter("id_exact").first(),
+        owner_by_evidence=pl.col("id_evidence").filter("id_exact").first(),
+        owner_evidence=pl.col("evidence_weight").filter("id_exact").first(),
+        owner_weight=pl.col("weight").filter("id_exact").first(),
+        other_weight=pl.col("weight").filter(~pl.col("id_exact")).max(),
+        owner_explained=pl.col("dob_explained").filter("id_exact").first(),
+        other_evidence=pl.col("evidence_weight").filter(~pl.col("id_exact")).max(),
         best_reg=pl.col("_reg").sort_by("weight", "_reg", descending=[True, False]).first(),
         best_weight=pl.col("weight").max(),
         second_weight=pl.col("weight").sort(descending=True).slice(1, 1).first(),
@@ -193,8 +226,13 @@ def decide(
         one_owner
         & pl.col("owner_gate")
         & (
-            pl.col("other_content").is_null()
-            | (pl.col("other_content") < pl.col("owner_content") + settings.id_conflict_margin)
+            pl.col("other_evidence").is_null()
+            | (pl.col("other_evidence") < pl.col("owner_evidence") + settings.id_conflict_margin)
+        )
+        & (
+            ~pl.col("owner_by_evidence")
+            | pl.col("other_weight").is_null()
+            | (pl.col("owner_weight") >= pl.col("other_weight") + settings.min_auto_margin)
         )
     )
     id_conflict = one_owner & pl.col("owner_gate") & ~link_owner
@@ -255,6 +293,10 @@ def decide(
         .when(pl.col("candidate_count") == 0)
         .then(pl.lit(Rule.NO_CANDIDATE.value))
         .otherwise(pl.lit(Rule.NO_PLAUSIBLE_CANDIDATE.value)),
+        evidence=pl.when(link_owner & pl.col("owner_by_evidence") & pl.col("owner_explained"))
+        .then(pl.lit(Evidence.CCCD_BIRTH_YEAR.value))
+        .when(link_owner & pl.col("owner_by_evidence"))
+        .then(pl.lit(Evidence.COMBINED_WEIGHT.value)),
     ).with_columns(pl.col("n_owners").cast(pl.Int32))
 
 

@@ -29,6 +29,7 @@ from vax_cleaning.vocabulary import (
     LINKED_STATUSES,
     CorrectionAction,
     DecidedBy,
+    Evidence,
     MatchStatus,
     Rule,
     values,
@@ -56,8 +57,6 @@ MATCHED_COLUMNS = (
 SUPERSEDED_COLUMNS = ("source_file", "source_row", "duplicate_of_file", "duplicate_of_row")
 """superseded columns."""
 
-ADDRESS_EVIDENCE = "address"
-"""`matched_records.evidence` of a candidate-search link the same commune helped carry (siblings.py names the other)."""
 
 _KEPT_DOSE_COLUMNS = ("source_file", "source_row", "province_code", "vaccination_date", "vaccine_code")
 """What link_doses still reads from `doses` once the record features are built."""
@@ -340,7 +339,7 @@ def _evidence() -> pl.Expr:
     """What beyond name, birth date and ID carried a candidate-search link: the address, a sibling record."""
     same_commune = pl.col("address_level") == AddressLevel.SAME_COMMUNE
     by_search = pl.col("decision_rule") == Rule.CANDIDATE_MATCH
-    if_address = pl.when(by_search & same_commune).then(pl.lit(ADDRESS_EVIDENCE))
+    if_address = pl.when(by_search & same_commune).then(pl.lit(Evidence.ADDRESS.value))
     return pl.when(pl.col("evidence").is_not_null()).then(pl.col("evidence")).otherwise(if_address)
 
 

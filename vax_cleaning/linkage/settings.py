@@ -212,10 +212,17 @@ class LinkageSettings:
     most 1/1024 as likely. A runner-up with the same name and a DOB one swap or one year away,
     or the same DOB and a name one letter away, keeps the record in review."""
     id_conflict_margin: float = 4.0
-    """The ID owner loses its claim (review, `ID_CONFLICT`) only to a candidate whose name, DOB and
-    gender weights (what the site wrote; residence is left out) beat the owner's by this much: a
-    look-alike that merely fits a little better (a namesake born 01/11 against a 01/01
-    placeholder) does not outweigh an exact ID."""
+    """The ID owner loses its claim (review, `ID_CONFLICT`) only to a candidate whose evidence without the ID
+    (name, DOB, gender, residence, address) beats the owner's by this much: a look-alike that merely fits a
+    little better (a namesake born 01/11 against a 01/01 placeholder) does not outweigh an exact ID, nor does a
+    namesake in another commune whose birth date happens to match a mistyped one. Housemates share the address,
+    so a relative's ID still loses to the relative the record names."""
+    min_id_evidence_weight: float = 10.0
+    """An exact ID's owner that the one-weak-field gate refuses (a name error AND a birth-date error, a wrong gender
+    with one of them, or a birth date contradicted by the record's own CCCD year) still links when its whole weight
+    -- prior, ID, name, DOB, gender, residence, address -- reaches this (odds 1024:1) and leads every other
+    candidate's by `min_auto_margin`; the name must never be `different`. Same commune and exact CCCD with a
+    typo'd name and a year off by one: -20 + 20 + 1 + 5.5 + 1 + 3 + 9 = 19.5."""
     min_review_score: float = 0.01
     """Below this the best candidate is not plausible: the record is `unmatched`."""
     max_block_size: int = 200
@@ -280,6 +287,7 @@ OPERATOR_SETTINGS: tuple[str, ...] = (
     "min_auto_score",
     "min_auto_margin",
     "id_conflict_margin",
+    "min_id_evidence_weight",
     "min_review_score",
     "max_block_size",
     "chunk_size",

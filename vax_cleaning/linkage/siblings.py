@@ -16,7 +16,7 @@ import polars as pl
 
 from vax_cleaning.linkage.classify import LINKED
 from vax_cleaning.linkage.normalize import squeeze_spaces
-from vax_cleaning.vocabulary import CorrectionAction, MatchStatus, Rule
+from vax_cleaning.vocabulary import CorrectionAction, Evidence, MatchStatus, Rule
 
 VOUCHABLE_RULES = (
     Rule.WEAK_CANDIDATE,
@@ -26,9 +26,6 @@ VOUCHABLE_RULES = (
     Rule.BLOCK_TOO_LARGE,
 )
 """Review rules of records without ID evidence that a sibling record may settle (never people's own rules)."""
-
-SIBLING_EVIDENCE = "sibling_record"
-"""`matched_records.evidence` of a record a sibling vouched for."""
 
 
 def sibling_keys(doses: pl.DataFrame) -> pl.DataFrame:
@@ -69,7 +66,7 @@ def vouch(decisions: pl.DataFrame, corrections: pl.DataFrame, keys: pl.DataFrame
     decisions = decisions.with_columns(
         status=pl.when(is_vouched).then(pl.lit(LINKED)).otherwise("status"),
         decision_rule=pl.when(is_vouched).then(pl.lit(Rule.SIBLING_MATCH.value)).otherwise("decision_rule"),
-        evidence=pl.when(is_vouched).then(pl.lit(SIBLING_EVIDENCE)),
+        evidence=pl.when(is_vouched).then(pl.lit(Evidence.SIBLING_RECORD.value)).otherwise("evidence"),
     )
     corrections = corrections.with_columns(
         action=pl.when(is_vouched & (pl.col("action") == CorrectionAction.REVIEW))
