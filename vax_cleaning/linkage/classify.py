@@ -69,7 +69,7 @@ def _weight(column: str, weights: LevelWeights) -> pl.Expr:
     return pl.col(column).replace_strict(mapping, return_dtype=pl.Float64)
 
 
-def _in(column: str, levels: tuple[int, ...]) -> pl.Expr:
+def level_in(column: str, levels: tuple[int, ...]) -> pl.Expr:
     """Level column is one of `levels`."""
     return pl.col(column).is_in([int(level) for level in levels])
 
@@ -78,12 +78,12 @@ def gate() -> pl.Expr:
     """May this pair's disagreements be corrected automatically? (see module docstring)."""
     name, dob, gender = pl.col("name_level"), pl.col("dob_level"), pl.col("gender_level")
     weak = (
-        _in("name_level", NAME_WEAK).cast(pl.Int8)
-        + _in("dob_level", DOB_WEAK).cast(pl.Int8)
+        level_in("name_level", NAME_WEAK).cast(pl.Int8)
+        + level_in("dob_level", DOB_WEAK).cast(pl.Int8)
         + (gender == GenderLevel.DISAGREE).cast(pl.Int8)
     )
     no_contradiction = (name != NameLevel.DIFFERENT) & (dob != DobLevel.DIFFERENT)
-    id_exact = _in("id_level", ID_EXACT)
+    id_exact = level_in("id_level", ID_EXACT)
     gender_ok = gender != GenderLevel.DISAGREE
     # The record's own 12-digit CCCD, exactly the candidate's: a recording error in the name AND one in the
     # birth date (no diacritics and the year off by one; a missing middle name and a 01/01 placeholder) may
@@ -91,18 +91,20 @@ def gate() -> pl.Expr:
     own_cccd = (pl.col("id_level") == IdLevel.EXACT_CCCD) & gender_ok
     complete = (name != NameLevel.NULL) & (dob != DobLevel.NULL) & ((weak <= 1) | (own_cccd & (weak <= 2)))
     name_missing = id_exact & (name == NameLevel.NULL) & (dob == DobLevel.EXACT) & gender_ok
-    dob_missing = id_exact & (dob == DobLevel.NULL) & _in("name_level", NAME_STRONG) & gender_ok
+    dob_missing = id_exact & (dob == DobLevel.NULL) & level_in("name_level", NAME_STRONG) & gender_ok
     return no_contradiction & (complete | name_missing | dob_missing)
 
 
-def dob_explained_by_cccd() -> pl.Expr:
+def dob_explained_by_cccd(max_year_gap: int) -> pl.Expr:
     """The written DOB contradicts the candidate, but the record's own CCCD, exactly the candidate's, encodes the
-    candidate's birth year and gender and not the written year: the ID is right and the DOB was typed wrong."""
+    candidate's birth year and gender and not the written year, at most `max_year_gap` years away: the ID is right
+    and the DOB was typed wrong. A generation apart, it is a relative's ID (a son named after his father)."""
+    gap = (pl.col("r_id_birth_year") - pl.col("r_birth_year")).abs()
     return (
         (pl.col("id_level") == IdLevel.EXACT_CCCD)
-        & (pl.col("r_id_birth_year") != pl.col("r_birth_year")).fill_null(False)
+        & ((gap > 0) & (gap <= max_year_gap)).fill_null(False)
         & (pl.col("r_id_birth_year") == pl.col("p_birth_year")).fill_null(False)
-        & _in("name_level", NAME_STRONG)
+        & level_in("name_level", NAME_STRONG)
         & (pl.col("gender_level") == GenderLevel.AGREE)
     )
 
@@ -111,11 +113,11 @@ def id_evidence_gate(settings: LinkageSettings) -> pl.Expr:
     """Combined evidence for an exact ID's owner the one-weak-field gate refuses: the name is not contradicted, the
     DOB is not contradicted (or the contradiction is explained by the CCCD), and the whole weight -- ID, name, DOB,
     gender, residence and address together -- reaches `min_id_evidence_weight`."""
-    name_ok = _in("name_level", (*NAME_STRONG, *NAME_WEAK))
-    dob_ok = ~_in("dob_level", (DobLevel.DIFFERENT, DobLevel.NULL)) | (
-        (pl.col("dob_level") == DobLevel.DIFFERENT) & dob_explained_by_cccd()
+    name_ok = level_in("name_level", (*NAME_STRONG, *NAME_WEAK))
+    dob_ok = ~level_in("dob_level", (DobLevel.DIFFERENT, DobLevel.NULL)) | (
+        (pl.col("dob_level") == DobLevel.DIFFERENT) & dob_explained_by_cccd(settings.max_explained_year_gap)
     )
-    return _in("id_level", ID_EXACT) & name_ok & dob_ok & (pl.col("weight") >= settings.min_id_evidence_weight)
+    return level_in("id_level", ID_EXACT) & name_ok & dob_ok & (pl.col("weight") >= settings.min_id_evidence_weight)
 
 
 def score_pairs(pairs: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
@@ -138,13 +140,13 @@ def score_pairs(pairs: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
     )
     # A near miss is evidence only when the ID is nobody's exact ID: an ID that exactly belongs to
     # one twin says nothing in favour of the other twin whose ID happens to differ by one digit.
-    id_owned = _in("id_level", ID_EXACT).any().over("_rec")
+    id_owned = level_in("id_level", ID_EXACT).any().over("_rec")
     own_cccd = (
         (pl.col("r_id_kind") == "cccd")
         & (pl.col("r_id_birth_year") == pl.col("r_birth_year")).fill_null(False)
         & (pl.col("r_id_gender") == pl.col("r_gender")).fill_null(True)
     )
-    owner_household = pl.col("p_household_key").filter(_in("id_level", ID_EXACT)).first().over("_rec")
+    owner_household = pl.col("p_household_key").filter(level_in("id_level", ID_EXACT)).first().over("_rec")
     same_household = (pl.col("p_household_key") == owner_household).fill_null(False)
     housemate = (pl.col("id_level") == IdLevel.DIFFERENT) & same_household
     id_weight = (
@@ -161,12 +163,13 @@ def score_pairs(pairs: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
         .with_columns(weight=settings.prior_log2_odds + pl.col("evidence_weight") + id_weight)
         .with_columns(
             score=1.0 / (1.0 + pl.lit(2.0).pow(-pl.col("weight"))),
-            id_exact=_in("id_level", ID_EXACT),
+            id_exact=level_in("id_level", ID_EXACT),
             id_housemate=housemate,
-            fit=_in("name_level", NAME_STRONG) & (pl.col("dob_level") == DobLevel.EXACT),
+            fit=level_in("name_level", NAME_STRONG) & (pl.col("dob_level") == DobLevel.EXACT),
             gate=gate(),
             id_evidence=id_evidence_gate(settings) & ~gate(),
-            dob_explained=dob_explained_by_cccd() & (pl.col("dob_level") == DobLevel.DIFFERENT),
+            dob_explained=dob_explained_by_cccd(settings.max_explained_year_gap)
+            & (pl.col("dob_level") == DobLevel.DIFFERENT),
         )
     )
 

@@ -223,6 +223,10 @@ class LinkageSettings:
     -- prior, ID, name, DOB, gender, residence, address -- reaches this (odds 1024:1) and leads every other
     candidate's by `min_auto_margin`; the name must never be `different`. Same commune and exact CCCD with a
     typo'd name and a year off by one: -20 + 20 + 1 + 5.5 + 1 + 3 + 9 = 19.5."""
+    max_explained_year_gap: int = 10
+    """A written birth date the record's own CCCD year explains as a typing error is at most this many years from
+    it; a generation apart (~20-35 years) it is a relative of the same name using the ID (on the field mix: every
+    explained typo was within 10 years, every wrong link 30 years away)."""
     min_review_score: float = 0.01
     """Below this the best candidate is not plausible: the record is `unmatched`."""
     max_block_size: int = 200

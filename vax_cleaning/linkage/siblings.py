@@ -8,13 +8,21 @@ candidate by an exact ID, the ID-linked record vouches for it: it is linked too 
 evidence `sibling_record`). Never across a household's different people: they differ in name or
 birth date (twins share the phone and the birth date, never the given name); and never when the
 records of one phone, name and birth date point at two people.
+
+A record whose own name carries a recording error (a typo, a missing middle name: errors of one
+record, not of the person's profile) has no sibling with the same name as written. It is vouched for
+by a record of the same phone and birth date linked by an exact ID to its best candidate, when its
+name is within a recording error of that candidate (never `different`), its birth date does not
+contradict, and every linked record of that phone and birth date is that one person: twins share the
+phone and the birth date, so a household with two linked people vouches for nobody this way.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from vax_cleaning.linkage.classify import LINKED
+from vax_cleaning.linkage.classify import LINKED, NAME_STRONG, NAME_WEAK, level_in
+from vax_cleaning.linkage.compare import DobLevel
 from vax_cleaning.linkage.normalize import squeeze_spaces
 from vax_cleaning.vocabulary import CorrectionAction, Evidence, MatchStatus, Rule
 
@@ -38,31 +46,40 @@ def sibling_keys(doses: pl.DataFrame) -> pl.DataFrame:
     return doses.select(
         _rec=pl.int_range(pl.len(), dtype=pl.UInt32),
         sibling_key=pl.when(complete).then(pl.concat_str([phone, name, dob], separator="|").hash()),
+        phone_dob_key=pl.when(phone.is_not_null() & dob.is_not_null()).then(
+            pl.concat_str([phone, dob], separator="|").hash()
+        ),
         has_id=pl.col("id_number").is_not_null(),
     )
 
 
 def vouch(decisions: pl.DataFrame, corrections: pl.DataFrame, keys: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Link ID-less review records their ID-linked siblings vouch for; their proposed corrections become applied."""
-    table = decisions.select("_rec", "status", "decision_rule", "p_person_id").join(keys, on="_rec", how="left")
-    anchors = (
-        table.filter((pl.col("decision_rule") == Rule.ID_MATCH) & pl.col("sibling_key").is_not_null())
-        .group_by("sibling_key")
-        .agg(anchor=pl.col("p_person_id").unique())
-        .filter(pl.col("anchor").list.len() == 1)
-        .with_columns(pl.col("anchor").list.first())
+    columns = ["_rec", "status", "decision_rule", "p_person_id", "name_level", "dob_level"]
+    table = decisions.select(columns).join(keys, on="_rec", how="left")
+    vouchable = (
+        (pl.col("status") == MatchStatus.REVIEW)
+        & ~pl.col("has_id")
+        & pl.col("decision_rule").is_in([str(rule) for rule in VOUCHABLE_RULES])
     )
-    vouched = (
-        table.filter(
-            (pl.col("status") == MatchStatus.REVIEW)
-            & ~pl.col("has_id")
-            & pl.col("decision_rule").is_in([str(rule) for rule in VOUCHABLE_RULES])
-        )
-        .join(anchors, on="sibling_key", how="inner")
-        .filter(pl.col("p_person_id") == pl.col("anchor"))["_rec"]
-        .implode()
+    by_name = _anchors(table, "sibling_key", pl.col("decision_rule") == Rule.ID_MATCH)
+    # the loose key: the whole household of one phone and birth date must be one linked person
+    by_phone = _anchors(table, "phone_dob_key", pl.col("status") == LINKED).join(
+        table.filter(pl.col("decision_rule") == Rule.ID_MATCH).select("phone_dob_key", anchor="p_person_id").unique(),
+        on=["phone_dob_key", "anchor"],
+        how="semi",
     )
-    is_vouched = pl.col("_rec").is_in(vouched)
+    within_an_error = level_in("name_level", (*NAME_STRONG, *NAME_WEAK)) & ~level_in(
+        "dob_level", (DobLevel.DIFFERENT, DobLevel.NULL)
+    )
+    vouched = pl.concat(
+        [
+            table.filter(vouchable).join(by_name, on="sibling_key", how="inner"),
+            table.filter(vouchable & within_an_error).join(by_phone, on="phone_dob_key", how="inner"),
+        ],
+        how="diagonal_relaxed",
+    ).filter(pl.col("p_person_id") == pl.col("anchor"))["_rec"]
+    is_vouched = pl.col("_rec").is_in(vouched.implode())
     decisions = decisions.with_columns(
         status=pl.when(is_vouched).then(pl.lit(LINKED)).otherwise("status"),
         decision_rule=pl.when(is_vouched).then(pl.lit(Rule.SIBLING_MATCH.value)).otherwise("decision_rule"),
@@ -74,3 +91,14 @@ def vouch(decisions: pl.DataFrame, corrections: pl.DataFrame, keys: pl.DataFrame
         .otherwise("action")
     )
     return decisions, corrections
+
+
+def _anchors(table: pl.DataFrame, key: str, linked: pl.Expr) -> pl.DataFrame:
+    """Per key: the one person its linked records (`linked`) point at; keys pointing at two people vouch for none."""
+    return (
+        table.filter(linked & pl.col(key).is_not_null())
+        .group_by(key)
+        .agg(anchor=pl.col("p_person_id").unique())
+        .filter(pl.col("anchor").list.len() == 1)
+        .with_columns(pl.col("anchor").list.first())
+    )

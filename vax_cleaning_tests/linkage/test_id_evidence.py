@@ -25,7 +25,7 @@ def test_a_birth_year_typed_wrong_is_explained_by_her_own_cccd():
 
 
 def test_an_unrelated_birth_date_with_her_own_id_is_explained_by_the_cccd_year():
-    result = link(doses(written("Phan Thị Linh", "1961-11-02", LINH_ID)), PEOPLE)
+    result = link(doses(written("Phan Thị Linh", "1955-11-02", LINH_ID)), PEOPLE)
     linh = row(result)
     assert (linh["match_status"], linh["person_id"], linh["evidence"]) == ("corrected", LINH_ID, "cccd_birth_year")
 
@@ -59,3 +59,11 @@ def test_a_namesake_elsewhere_whose_birth_year_matches_the_typo_does_not_block_t
     # The written 1941 fits the namesake's year-only date better than Linh's 1950, but she lives elsewhere.
     result = link(doses(written("Phan Thị Linh", "1941-01-20", LINH_ID)), PEOPLE)
     assert row(result)["rule"] != "ID_CONFLICT"
+
+
+def test_a_son_named_after_his_father_using_the_fathers_id_is_not_linked_to_the_father():
+    # The son (not in the registry) carries his father's CCCD; the birth year written is a generation away.
+    bao_id = cccd(1950, "Nam", 901)
+    father = person(bao_id, "Nguyễn Văn Bảo", "1950-03-13", "Nam", address=HOME)
+    son = {**dose("Nguyễn Văn Bảo", "1980-09-02", "Nam", bao_id), "address": HOME}
+    assert row(link(doses(son), registry(father)))["person_id"] is None
