@@ -228,6 +228,7 @@ RECORD_PAIR_COLUMNS = (
 PERSON_PAIR_COLUMNS = (
     "person_id", "old_id", "name_canon", "name_key", "family_key", "middle_key", "given_key", "name_token_count",
     "birth_year", "birth_month", "birth_day", "gender", "province_code", "household_key", "commune_key", "district_key",
+    "name_share",
 )  # fmt: skip
 """Registry columns a pair carries (prefixed p_)."""
 

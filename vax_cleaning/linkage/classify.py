@@ -120,6 +120,23 @@ def id_evidence_gate(settings: LinkageSettings) -> pl.Expr:
     return level_in("id_level", ID_EXACT) & name_ok & dob_ok & (pl.col("weight") >= settings.min_id_evidence_weight)
 
 
+def name_weight(settings: LinkageSettings) -> pl.Expr:
+    """Name weight, with an exact agreement weighed by how rare the name is in the registry (term frequency):
+    the hand-set weight holds for a name shared by `name_reference_share` of the people, a rarer one gains
+    log2(reference / share) up to `name_frequency_max_shift` bits, a commoner one loses as much."""
+    shift = (
+        (pl.lit(settings.name_reference_share) / pl.col("p_name_share"))
+        .log(2)
+        .clip(-settings.name_frequency_max_shift, settings.name_frequency_max_shift)
+        .fill_null(0.0)
+    )
+    # A written two-word name is most often a full name with its middle name left out: its rarity in the
+    # registry says nothing about a chance agreement, so it never gains (Nguyễn Hằng for Nguyễn Ánh Hằng).
+    shift = pl.when(pl.col("r_name_token_count") < 3).then(shift.clip(upper_bound=0.0)).otherwise(shift)
+    exact = level_in("name_level", NAME_STRONG)
+    return _weight("name_level", settings.name_weights) + pl.when(exact).then(shift).otherwise(0.0)
+
+
 def score_pairs(pairs: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
     """Compare gathered pairs and add weights, score and the flags the cascade uses."""
     compared = compare_pairs(pairs, settings.typo_max_edits, settings.typo_min_similarity)
@@ -132,9 +149,7 @@ def score_pairs(pairs: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
         .then(pl.lit(settings.dob_exact_0101_weight))
         .otherwise(_weight("dob_level", settings.dob_weights))
     )
-    content = (
-        _weight("name_level", settings.name_weights) + dob_weight + _weight("gender_level", settings.gender_weights)
-    )
+    content = name_weight(settings) + dob_weight + _weight("gender_level", settings.gender_weights)
     residence = _weight("residence_level", settings.residence_weights) + _weight(
         "address_level", settings.address_weights
     )

@@ -219,11 +219,25 @@ def registry_features(registry: pl.DataFrame) -> pl.DataFrame:
         pl.col("date_of_birth").cast(pl.String).alias("dob_text"),
         _blank_to_null(pl.col("gender").cast(pl.String)).alias("gender"),
     )
-    return with_address_keys(with_name_features(base)).collect().rechunk()  # contiguous: pair gathers 6x faster
+    features = with_address_keys(with_name_features(base)).collect()
+    return with_name_share(features).rechunk()  # contiguous: pair gathers 6x faster
+
+
+MIN_PEOPLE_FOR_NAME_SHARE = 10_000
+"""Below this many people (tests, a pilot commune) a name's share of the registry says nothing: NULL, hand-set u."""
+
+
+def with_name_share(people: pl.DataFrame) -> pl.DataFrame:
+    """`name_share`: the share of the registry holding the person's name key, the u of an exact name agreement
+    (Splink's term frequency): a rare full name agreeing means more than Nguyễn Văn Hùng."""
+    share = pl.len().over("name_key") / pl.len()
+    enough = people.height >= MIN_PEOPLE_FOR_NAME_SHARE
+    return people.with_columns(name_share=share.cast(pl.Float64) if enough else pl.lit(None, pl.Float64))
 
 
 def as_registry_features(registry: pl.DataFrame) -> pl.DataFrame:
     """Precomputed features (stored once per snapshot) are indexed as they are; snapshot rows are normalized here."""
     if "name_key" in registry.columns:
-        return registry.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_reg"), pl.exclude("_reg")).rechunk()
+        people = registry.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_reg"), pl.exclude("_reg"))
+        return (people if "name_share" in people.columns else with_name_share(people)).rechunk()
     return registry_features(registry)

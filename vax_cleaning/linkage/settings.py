@@ -113,6 +113,13 @@ class LinkageSettings:
     exact: m 0.85, u 1/1700 (Vietnamese full names are concentrated). typo and
     middle_name_missing are barely evidence (m ~0.02-0.03, u ~1/65-1/100): one letter turns
     Hùng into Dũng, so these levels only help when the ID or the DOB carries the link."""
+    name_reference_share: float = 1 / 1700
+    """The registry share of a name at which `name_weights` exact levels hold (u = 1/1700, see above); an exact
+    agreement on a name held by a smaller share weighs more (Splink's term-frequency adjustment, u estimated from
+    the registry itself: `normalize.with_name_share`)."""
+    name_frequency_max_shift: float = 4.0
+    """At most this many bits up (a name held by one person in 440,000: +8 unbounded) or down (Nguyễn Văn Hùng in a
+    city) from the hand-set exact-name weight: the registry's counts refine the weight, never overturn it."""
     dob_weights: Mapping[DobLevel, float] = _weights(
         DobLevel,
         {
@@ -279,7 +286,14 @@ class LinkageSettings:
 
 
 _PROBABILITIES = frozenset(
-    {"absent_share", "max_absent_risk", "typo_min_similarity", "min_auto_score", "min_review_score"}
+    {
+        "name_reference_share",
+        "absent_share",
+        "max_absent_risk",
+        "typo_min_similarity",
+        "min_auto_score",
+        "min_review_score",
+    }
 )
 """Settings that are probabilities or shares."""
 _MINIMUM_INT = {"typo_max_edits": 0}

@@ -36,8 +36,14 @@ class LinkageConfig(dg.Config):
     )
     id_conflict_margin: float = Field(
         default=_DEFAULT.id_conflict_margin,
-        description="The ID owner loses its claim (ID_CONFLICT review) only to a candidate whose name/DOB/gender weights "
-        "beat the owner's by this much.",
+        description="The ID owner loses its claim (ID_CONFLICT review) only to a candidate whose evidence without the ID "
+        "(name, DOB, gender, residence, address weights) beats the owner's by this much.",
+    )
+    min_id_evidence_weight: float = Field(
+        default=_DEFAULT.min_id_evidence_weight,
+        description="An exact ID whose owner has two recording errors (or a birth date its own CCCD year explains) "
+        "links only when the whole evidence reaches this weight (log2 odds) and leads every other candidate by "
+        "min_auto_margin. Higher: fewer such links, more ID_OWNER_MISMATCH review.",
     )
     min_review_score: float = Field(
         default=_DEFAULT.min_review_score,
