@@ -234,6 +234,9 @@ class LinkageSettings:
     """A written birth date the record's own CCCD year explains as a typing error is at most this many years from
     it; a generation apart (~20-35 years) it is a relative of the same name using the ID (on the field mix: every
     explained typo was within 10 years, every wrong link 30 years away)."""
+    calibration_max_tighten: float = 2.0
+    """EM-fitted name, birth-date and gender weights (calibrate.py) are applied between the hand-set weight minus
+    this and the hand-set weight: the run's data may make the linkage up to 4x more cautious per level, never bolder."""
     min_review_score: float = 0.01
     """Below this the best candidate is not plausible: the record is `unmatched`."""
     max_block_size: int = 200
