@@ -14,7 +14,17 @@ from pydantic import Field
 
 from vax_cleaning import settings
 from vax_cleaning.defs.policies import WAREHOUSE_TERMINAL_ERRORS, terminal_errors
-from vax_cleaning.warehouse import check_database_location, exhaustion_named
+from vax_cleaning.warehouse import (
+    MissingTableError,
+    check_database_location,
+    exhaustion_named,
+    missing_tables_named,
+    publish_read_copy,
+)
+
+RESOURCE_TERMINAL_ERRORS = (*WAREHOUSE_TERMINAL_ERRORS, MissingTableError)
+"""What fails a step at once inside any warehouse connection: the shared policy's errors, and a table an upstream
+step has not written yet (retrying 15 s later finds it missing again)."""
 
 
 class LandingFolder(dg.ConfigurableResource):
@@ -63,7 +73,8 @@ class Warehouse(DuckDBResource):
       naming it, instead of ten connection attempts with back-off per step attempt;
     - DuckDB's out-of-memory and disk-full errors raised by the work inside `get_connection` fail the step
       with DuckDB's own message and the fix;
-    - both are terminal (`policies.WAREHOUSE_TERMINAL_ERRORS`): retrying the step cannot help;
+    - DuckDB's "Table with name X does not exist" becomes MissingTableError, naming what to materialize first;
+    - all three are terminal (`RESOURCE_TERMINAL_ERRORS`): retrying the step cannot help;
     - the connection is closed even when the work inside fails (a leaked connection keeps the file locked).
     """
 
@@ -75,12 +86,18 @@ class Warehouse(DuckDBResource):
         with super().get_connection() as conn:
             try:
                 with (
-                    terminal_errors(*WAREHOUSE_TERMINAL_ERRORS),
+                    terminal_errors(*RESOURCE_TERMINAL_ERRORS),
                     exhaustion_named(self.database, self.connection_config.get("memory_limit")),
+                    missing_tables_named(),
                 ):
                     yield conn
             finally:
                 conn.close()
+
+    def publish_read_copy(self, target: str | None = None) -> Path:
+        """Publish the read-only copy readers use (`settings.read_copy_path`); call it while holding the writer pool."""
+        with self.get_connection() as conn:
+            return publish_read_copy(conn, self.database, target or settings.read_copy_path(self.database))
 
 
 def default_resources() -> dict[str, dg.ConfigurableResource]:

@@ -13,28 +13,35 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
 from vax_cleaning import settings
+from vax_cleaning.console import vietnam_time
 from vax_cleaning.ingest.exports import provinces_with_exports, unknown_province_folders
 from vax_cleaning.partitions import partition_key
 from vax_cleaning.reference import province_names
 from vax_cleaning.report import LATEST_PROGRESS_SQL
 from vax_cleaning.resources import Warehouse, duckdb_connection_config
 from vax_cleaning.vocabulary import MatchStatus, values
-from vax_cleaning.warehouse import check_database_location, read_frame, table_exists
+from vax_cleaning.warehouse import WarehouseLocationError, check_database_location, read_frame, table_exists
 
 log = logging.getLogger(__name__)
 
-QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-"""The terminal shows warnings and the summary; the full event log stays in the Dagster instance."""
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+"""The terminal shows the progress and the summary (each failure in one line with its fix), not Dagster's stack
+traces; the full event log stays in the Dagster instance, whose path the summary prints."""
 
 
 class UnknownProvinceError(ValueError):
@@ -142,16 +149,14 @@ def stop_own_runs(instance: dg.DagsterInstance, reason: str) -> list[dg.DagsterR
 class RunInterrupted(Exception):
     """SIGINT or SIGTERM stopped `vax-cleaning run`; its runs are canceled and their slots freed."""
 
-    def __init__(self, signum: int, runs: list[dg.DagsterRun] | None, terminal_fd: int):
+    def __init__(self, signum: int, runs: list[dg.DagsterRun], terminal_fd: int, instance_dir: str = ""):
         self.signal_name = signal.Signals(signum).name
         self.exit_code = 128 + signum
         self.terminal_fd = terminal_fd
-        stopped = ", ".join(f"{run.run_id} ({_run_label(run)})" for run in runs or [])
-        if runs is None:
-            what = "no DAGSTER_HOME, its throwaway instance goes with it"
-        else:
-            what = f"run {stopped} canceled, pool slots freed" if runs else "no run was in flight"
-        super().__init__(f"stopped by {self.signal_name}: {what}; rerun to continue")
+        stopped = ", ".join(f"{run.run_id} ({_run_label(run)})" for run in runs)
+        what = f"run {stopped} canceled, pool slots freed" if runs else "no run was in flight"
+        logs = f"; run logs in {instance_dir}" if instance_dir else ""
+        super().__init__(f"stopped by {self.signal_name}: {what}{logs}; rerun to continue")
 
     def tell(self, line: str) -> None:
         """One line to the terminal's stderr (fd 2 may be redirected into a Dagster compute log right now)."""
@@ -161,6 +166,34 @@ class RunInterrupted(Exception):
 def _run_label(run: dg.DagsterRun) -> str:
     """`clean_province 79 Thành phố Hồ Chí Minh`: the job and its partition (no personal data)."""
     return " ".join(filter(None, [run.job_name, run.tags.get("dagster/partition")]))
+
+
+Progress = Callable[[str, str, str], None]
+"""`progress(stage, state, detail)`: state is "start", "ok", "failed" or "skipped"; stage is a label without
+personal data ("registry", "79 Thành phố Hồ Chí Minh", "national rollup", "read-only copy")."""
+
+
+def _no_progress(_stage: str, _state: str, _detail: str) -> None:
+    """Benchmarks and tests that call `run_provinces` directly need no display."""
+
+
+class LandingFolderError(ValueError):
+    """VAX_DATA_DIR is missing or holds neither exports/ nor registry/ (terminal: point it at the landing root)."""
+
+
+def check_landing_folder(data_dir: str) -> None:
+    """Fail at once, naming the fix, when the landing root is missing or empty: nothing could be cleaned."""
+    root = Path(data_dir)
+    fix = "set VAX_DATA_DIR to the landing root holding exports/<PP>/ and registry/<YYYY-MM-DD>/"
+    if not root.is_dir():
+        raise LandingFolderError(f"landing folder {root} does not exist: {fix}")
+    if not any(_has_files(root / part) for part in ("exports", "registry")):
+        raise LandingFolderError(f"landing folder {root} has no exports/ nor registry/ files: {fix}")
+
+
+def _has_files(folder: Path) -> bool:
+    """Whether anything is below `folder` (a landing root with empty exports/ and registry/ folders is empty)."""
+    return folder.is_dir() and any(path.is_file() for path in folder.rglob("*"))
 
 
 @dataclass
@@ -175,11 +208,31 @@ class RunOutcome:
     national_failed: bool = False
     reasons: dict[str, str] = field(default_factory=dict)
     """Why a run failed, keyed by "registry", a province code or "national": the failed step and its first error line."""
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Steps not run and why (same keys, plus "progress_report"): they could only fail on what failed before."""
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time per stage (same keys, plus "read_copy" and "total")."""
+    nothing_to_clean: str = ""
+    """Set (to the reason and fix) when no province has exports: the run cleaned nothing."""
+    read_copy: str = ""
+    """The read-only copy published after the run ("" when none was published)."""
+    read_copy_error: str = ""
+    """Why the copy could not be published, with the fix (readers keep the previous copy)."""
+    instance_dir: str = ""
+    """Where the runs' full Dagster logs are: DAGSTER_HOME, or the temporary instance kept because a step failed."""
+    instance_kept: bool = False
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def succeeded(self) -> bool:
-        """Every requested partition (and the registry) materialized."""
-        return not self.failed and not self.registry_failed and not self.national_failed
+        """Every requested partition (and the registry) materialized, and there was something to clean."""
+        return (
+            not self.failed
+            and not self.registry_failed
+            and not self.national_failed
+            and not self.nothing_to_clean
+            and not self.read_copy_error
+        )
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -200,58 +253,172 @@ def run_config(data_dir: str, duckdb_path: str, run_date: str | None = None) -> 
     }
 
 
+PASSPORT_ONLY = [dg.AssetKey("passport_ready")]
+"""The national rollup without the progress views and report, when no province has progress to show yet."""
+
+
 def run_provinces(
     provinces: list[str] | None = None,
     instance: dg.DagsterInstance | None = None,
     data_dir: str | None = None,
     duckdb_path: str | None = None,
     run_date: str | None = None,
+    progress: Progress | None = None,
+    read_copy: str | None = None,
 ) -> RunOutcome:
-    """Load the registry once, then clean each province partition; one failing province does not stop the others.
+    """Load the registry once, clean each province partition, roll up, publish the read-only copy; one failing
+    province does not stop the others.
 
-    A DuckDB path that cannot be written fails here (WarehouseLocationError), before any run starts; runs left
-    behind by a killed `vax-cleaning run` are recovered first (`recover_dead_runs`).
+    An unusable DuckDB path (WarehouseLocationError), a missing or empty landing folder (LandingFolderError) or an
+    unknown province (UnknownProvinceError) fail here, before any run starts; runs left behind by a killed
+    `vax-cleaning run` are recovered first (`recover_dead_runs`). National steps that could only fail on a table
+    no province wrote are skipped, with the reason, instead of failing after retries.
     """
     from vax_cleaning.definitions import defs
 
     data_dir, duckdb_path = data_dir or settings.data_dir(), duckdb_path or settings.duckdb_path()
-    check_database_location(duckdb_path)
-    config = run_config(data_dir, duckdb_path, run_date)
-    exports_dir = Path(data_dir) / "exports"
+    progress = progress or _no_progress
     unknown = [code for code in provinces or [] if code not in province_names()]
     if unknown:
         raise UnknownProvinceError(f"not province codes: {unknown}; use the 2-digit GSO codes, e.g. 01 or 79")
+    check_database_location(duckdb_path)
+    check_landing_folder(data_dir)
+    config = run_config(data_dir, duckdb_path, run_date)
+    exports_dir = Path(data_dir) / "exports"
     outcome = RunOutcome(
         provinces=provinces or provinces_with_exports(exports_dir),
         unknown_folders=unknown_province_folders(exports_dir),
         duckdb_path=duckdb_path,
     )
+    if not outcome.provinces:
+        outcome.nothing_to_clean = (
+            f"no province has exports under {exports_dir}: land the sites' files in exports/<PP>/ "
+            "(or set VAX_DATA_DIR to the landing root), then rerun"
+        )
     instance = instance or dagster_instance()
     recover_dead_runs(instance)
     tags = process_tags()
-    registry = defs.resolve_job_def("load_registry").execute_in_process(
-        instance=instance, raise_on_error=False, run_config=config, tags=tags
-    )
-    if not registry.success:
+
+    def execute(key: str, label: str, job: str, **kwargs) -> bool:
+        """One job run, timed and shown; its failure recorded under `key` with the step's one-line reason."""
+        progress(label, "start", "")
+        started = time.monotonic()
+        result = defs.resolve_job_def(job).execute_in_process(
+            instance=instance, raise_on_error=False, run_config=config, tags=tags, **kwargs
+        )
+        outcome.seconds[key] = time.monotonic() - started
+        if not result.success:
+            outcome.reasons[key] = failure_reason(result)
+        progress(label, "ok" if result.success else "failed", outcome.reasons.get(key, _seconds(outcome.seconds[key])))
+        return result.success
+
+    if not execute("registry", "registry", "load_registry"):
         outcome.registry_failed = True
         outcome.failed = list(outcome.provinces)
-        outcome.reasons["registry"] = failure_reason(registry)
-        return outcome
-    province_job = defs.resolve_job_def("clean_province")
-    for code in outcome.provinces:
-        result = province_job.execute_in_process(
-            partition_key=partition_key(code), instance=instance, raise_on_error=False, run_config=config, tags=tags
-        )
-        if not result.success:
-            outcome.failed.append(code)
-            outcome.reasons[code] = failure_reason(result)
-    national = defs.resolve_job_def("national_rollup").execute_in_process(
-        instance=instance, raise_on_error=False, run_config=config, tags=tags
-    )
-    outcome.national_failed = not national.success
-    if outcome.national_failed:
-        outcome.reasons["national"] = failure_reason(national)
+        for code in outcome.provinces:
+            outcome.skipped[code] = "not run: the registry snapshot did not load (fix it first, see above)"
+        outcome.skipped["national"] = "not run: the registry snapshot did not load"
+    else:
+        for index, code in enumerate(outcome.provinces, 1):
+            label = f"province {index}/{len(outcome.provinces)} {_province_label(code)}"
+            if not execute(code, label, "clean_province", partition_key=partition_key(code)):
+                outcome.failed.append(code)
+        _national(outcome, execute, progress)
+    _publish(outcome, progress, read_copy)
+    outcome.seconds["total"] = (datetime.now(UTC) - outcome.started).total_seconds()
     return outcome
+
+
+def _national(outcome: RunOutcome, execute: Callable[..., bool], progress: Progress) -> None:
+    """The national rollup, without the steps that need a table no province has written yet."""
+    tables = _national_inputs(outcome.duckdb_path)
+    if not tables["matched_records"]:
+        if outcome.provinces:
+            outcome.skipped["national"] = (
+                "not run: no province has been cleaned yet (fix the provinces above, then rerun)"
+            )
+        else:
+            outcome.skipped["national"] = "not run: nothing to clean"
+        progress("national rollup", "skipped", outcome.skipped["national"])
+        return
+    selection = {}
+    if not tables["province_progress"]:
+        outcome.skipped["progress_report"] = "no province has progress yet (fix the provinces above, then rerun)"
+        selection = {"asset_selection": PASSPORT_ONLY}
+    outcome.national_failed = not execute("national", "national rollup", "national_rollup", **selection)
+
+
+def _national_inputs(path: str) -> dict[str, bool]:
+    """Whether matched_records exists and province_progress has rows (both False when the file cannot be read)."""
+    found = {"matched_records": False, "province_progress": False}
+    if not Path(path).exists():
+        return found
+    try:
+        with _warehouse(path).get_connection() as conn:
+            found["matched_records"] = table_exists(conn, "matched_records")
+            if table_exists(conn, "province_progress"):
+                found["province_progress"] = bool(
+                    conn.execute("SELECT count(*) FROM province_progress").fetchall()[0][0]
+                )
+    except (duckdb.Error, dg.Failure):
+        # the national run then reports the real cause
+        return {"matched_records": True, "province_progress": True}
+    return found
+
+
+def _warehouse(path: str) -> Warehouse:
+    """The runs' resource and settings: DuckDB refuses a second connection with other settings in one process."""
+    return Warehouse(database=path, connection_config=duckdb_connection_config())
+
+
+def _publish(outcome: RunOutcome, progress: Progress, target: str | None) -> None:
+    """Publish the read-only copy for readers once the runs wrote what they could (each step commits whole)."""
+    if not Path(outcome.duckdb_path).exists() or outcome.registry_failed:
+        return
+    target = target or settings.read_copy_path(outcome.duckdb_path)
+    progress("read-only copy", "start", "")
+    started = time.monotonic()
+    try:
+        outcome.read_copy = str(_warehouse(outcome.duckdb_path).publish_read_copy(target))
+    except (OSError, duckdb.Error, dg.Failure) as error:
+        outcome.read_copy_error = (
+            f"read-only copy {target} not published: {_first_line(error)} "
+            "(readers keep the previous copy; free disk space or fix the path in VAX_DUCKDB_READ_PATH, then rerun)"
+        )
+    outcome.seconds["read_copy"] = time.monotonic() - started
+    progress(
+        "read-only copy",
+        "failed" if outcome.read_copy_error else "ok",
+        outcome.read_copy_error or _seconds(outcome.seconds["read_copy"]),
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    """An error's first line, for a one-line summary."""
+    text = (getattr(error, "description", None) or str(error)).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _seconds(value: float) -> str:
+    """`12.3 s`."""
+    return f"{value:.1f} s"
+
+
+def _province_label(code: str) -> str:
+    """`79 Thành phố Hồ Chí Minh`."""
+    return f"{code} {province_names()[code]}"
+
+
+def open_instance() -> tuple[dg.DagsterInstance, str]:
+    """DAGSTER_HOME's instance, else a temporary one in a fresh folder (its path second: kept when a step fails)."""
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get(), ""
+    folder = tempfile.mkdtemp(prefix="vax-cleaning-run-")
+    return dg.DagsterInstance.local_temp(folder), folder
+
+
+USER_ERRORS = (UnknownProvinceError, LandingFolderError, WarehouseLocationError)
+"""Refusals before any run starts: one line to the user, nothing worth keeping in an instance."""
 
 
 def run_until_signalled(provinces: list[str] | None = None, **kwargs) -> RunOutcome:
@@ -262,23 +429,23 @@ def run_until_signalled(provinces: list[str] | None = None, **kwargs) -> RunOutc
     the main thread keeps the handlers, cancels this process's runs, frees their slots and raises; the caller
     ends the process (`os._exit`: the worker may be inside DuckDB, which recovers from its write-ahead log as
     after any crash). The signal handlers stay installed after an interrupt, so a second Ctrl-C changes nothing.
+
+    Without DAGSTER_HOME the runs go to a temporary instance, deleted when every step succeeded and kept (named in
+    `RunOutcome.instance_dir`, or an unexpected error's `instance_dir`) when one failed: that is where the details are.
     """
     if threading.current_thread() is not threading.main_thread():
         return run_provinces(provinces, **kwargs)
-    # the persistent instance is shared with the worker (file-backed storage); an ephemeral one stays in the worker
-    instance = kwargs.pop("instance", None) or (dagster_instance() if os.environ.get("DAGSTER_HOME") else None)
+    instance = kwargs.pop("instance", None)
+    temporary = ""
+    if instance is None:
+        instance, temporary = open_instance()
     terminal_fd = os.dup(2)
     done: dict[str, object] = {}
     received: list[int] = []
 
     def work() -> None:
         try:
-            if instance is not None:
-                done["outcome"] = run_provinces(provinces, instance=instance, **kwargs)
-                return
-            # an ephemeral instance keeps in-memory SQLite connections: created, used and closed in this thread
-            with dg.DagsterInstance.ephemeral() as own:
-                done["outcome"] = run_provinces(provinces, instance=own, **kwargs)
+            done["outcome"] = run_provinces(provinces, instance=instance, **kwargs)
         except BaseException as error:
             done["error"] = error
 
@@ -290,14 +457,25 @@ def run_until_signalled(provinces: list[str] | None = None, **kwargs) -> RunOutc
     while worker.is_alive() and not received:
         worker.join(0.2)
     if received:
-        runs = stop_own_runs(instance, signal.Signals(received[0]).name) if instance is not None else None
-        raise RunInterrupted(received[0], runs, terminal_fd)
+        runs = stop_own_runs(instance, signal.Signals(received[0]).name)
+        raise RunInterrupted(received[0], runs, terminal_fd, temporary)
     for number, handler in previous.items():
         signal.signal(number, handler)
     os.close(terminal_fd)
-    if "error" in done:
-        raise done["error"]  # type: ignore[misc]
-    return done["outcome"]  # type: ignore[return-value]
+    error = done.get("error")
+    outcome = done.get("outcome")
+    keep = not isinstance(error, USER_ERRORS) and not (isinstance(outcome, RunOutcome) and outcome.succeeded)
+    if temporary:
+        instance.dispose()
+        if not keep:
+            shutil.rmtree(temporary, ignore_errors=True)
+    where = os.environ.get("DAGSTER_HOME", "") or (temporary if keep else "")
+    if isinstance(error, BaseException):
+        error.instance_dir = where  # type: ignore[attr-defined]
+        raise error
+    assert isinstance(outcome, RunOutcome)
+    outcome.instance_dir, outcome.instance_kept = where, bool(temporary and keep)
+    return outcome
 
 
 def failure_reason(result: dg.ExecuteInProcessResult) -> str:
@@ -322,38 +500,72 @@ SUMMARY_HEADERS = {"doses_total": "total", "decided_by_review": "by_review", "do
 
 
 def summary_table(outcome: RunOutcome) -> str:
-    """Per-province counts as a plain-text table (no personal data)."""
-    lines = []
-    if outcome.registry_failed:
-        reason = outcome.reasons.get("registry", "see the run's logs (dagster) for the reason")
-        lines.append(f"registry snapshot failed to load: {reason}")
+    """What happened, province by province, with timings, each failure's reason and fix, and where results are."""
+    total = outcome.seconds.get("total")
+    lines = [f"vax-cleaning run, started {vietnam_time(outcome.started)}" + (f", {_seconds(total)}" if total else "")]
     for folder in outcome.unknown_folders:
         lines.append(f"WARNING: exports/{folder}/ is not a province code; its files were not ingested")
-    lines.append(
-        f"{'province':<28}" + "".join(f"{SUMMARY_HEADERS.get(name, name):>11}" for name in SUMMARY_COLUMNS) + "  run"
-    )
-    latest = _latest_progress(outcome.duckdb_path)
+    if outcome.registry_failed:
+        reason = outcome.reasons.get("registry", "see the run's logs (below)")
+        lines.append(f"registry snapshot failed to load: {reason}")
+    else:
+        lines.append(f"registry: {_state(outcome, 'registry')}")
+    if outcome.nothing_to_clean:
+        lines.append(f"nothing to clean: {outcome.nothing_to_clean}")
+    latest, unreadable = _latest_progress(outcome.duckdb_path)
+    if outcome.provinces:
+        lines.append(
+            f"{'province':<28}" + "".join(f"{SUMMARY_HEADERS.get(n, n):>11}" for n in SUMMARY_COLUMNS) + "  run"
+        )
     for code in outcome.provinces:
         counts = latest.get(code, {})
         cells = "".join(f"{'' if counts.get(c) is None else counts[c]:>11}" for c in SUMMARY_COLUMNS)
-        state = "FAILED" if code in outcome.failed else "ok"
-        lines.append(f"{code + ' ' + province_names()[code]:<28}{cells}  {state}")
-    for key, reason in outcome.reasons.items():
-        if key != "registry":
-            lines.append(f"{'national rollup' if key == 'national' else key} failed: {reason}")
+        lines.append(f"{_province_label(code):<28}{cells}  {_state(outcome, code)}")
+    if unreadable:
+        lines.append(f"(counts not shown: {unreadable})")
+    lines.append(f"national rollup: {_state(outcome, 'national')}")
+    if "progress_report" in outcome.skipped:
+        lines.append(f"progress report: skipped: {outcome.skipped['progress_report']}")
+    lines.append(f"database:       {outcome.duckdb_path}")
+    if outcome.read_copy_error:
+        lines.append(f"read-only copy: {outcome.read_copy_error}")
+    elif outcome.read_copy:
+        lines.append(f"read-only copy: {outcome.read_copy} (for dashboards, export-review and report)")
+    else:
+        lines.append("read-only copy: not published (nothing was written)")
+    lines.append(f"reports:        {settings.reports_dir(outcome.duckdb_path)}")
+    lines.append(f"run logs:       {_logs_line(outcome)}")
     return "\n".join(lines)
 
 
-def _latest_progress(path: str) -> dict[str, dict]:
-    """Latest province_progress row per province (none when the warehouse cannot be read: the failure says why)."""
+def _state(outcome: RunOutcome, key: str) -> str:
+    """`ok (12.3 s)`, `failed: <step>: <reason and fix>`, or `skipped: <why>`."""
+    if key in outcome.reasons:
+        return f"failed: {outcome.reasons[key]}"
+    if key in outcome.skipped:
+        return f"skipped: {outcome.skipped[key]}"
+    return f"ok ({_seconds(outcome.seconds[key])})" if key in outcome.seconds else "ok"
+
+
+def _logs_line(outcome: RunOutcome) -> str:
+    """Where the full Dagster event log of the runs is, and how to read it."""
+    if not outcome.instance_dir:
+        return "not kept (set DAGSTER_HOME to keep the run history)"
+    read = f"read them with: DAGSTER_HOME={outcome.instance_dir} dagster dev -w workspace.yaml"
+    if outcome.instance_kept:
+        return f"{outcome.instance_dir} (temporary instance kept because the run did not succeed; {read})"
+    return f"{outcome.instance_dir} (DAGSTER_HOME; {read})"
+
+
+def _latest_progress(path: str) -> tuple[dict[str, dict], str]:
+    """Latest province_progress row per province, and why none could be read ("" when fine or not there yet)."""
     if not Path(path).exists():
-        return {}
+        return {}, ""
     try:
-        # the runs' resource and settings: DuckDB refuses a second connection with other settings in one process
-        with Warehouse(database=path, connection_config=duckdb_connection_config()).get_connection() as conn:
+        with _warehouse(path).get_connection() as conn:
             if not table_exists(conn, "province_progress"):
-                return {}
+                return {}, ""
             rows = read_frame(conn, LATEST_PROGRESS_SQL)
-    except (duckdb.Error, dg.Failure):
-        return {}
-    return {row["province_code"]: row for row in rows.iter_rows(named=True)}
+    except Exception as error:  # the summary is printed whatever the warehouse says
+        return {}, _first_line(error)
+    return {row["province_code"]: row for row in rows.iter_rows(named=True)}, ""

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import errno
+import logging
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,6 +113,15 @@ def replace_where(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFra
 
 def replace_slices(conn: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame], column: str, value: str) -> None:
     """Replace one slice of several tables in one transaction: a reader sees all of a run's tables or none."""
+    with replacing_slices(conn, frames, column, value):
+        pass
+
+
+@contextmanager
+def replacing_slices(
+    conn: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame], column: str, value: str
+) -> Iterator[None]:
+    """`replace_slices`, with the caller's further statements (the body) in the same transaction."""
     for table, frame in frames.items():
         ensure_table(conn, table, frame)
     with transaction(conn):
@@ -117,6 +129,7 @@ def replace_slices(conn: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFra
             with registered(conn, "_incoming", frame):
                 conn.execute(f'DELETE FROM "{table}" WHERE "{column}" = ?', [value])
                 conn.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _incoming')
+        yield
 
 
 @contextmanager
@@ -167,6 +180,64 @@ def require_table(conn: duckdb.DuckDBPyConnection, table: str, written_by: str) 
     """Fail with the fix (what to materialize) instead of DuckDB's catalog error deep in a query."""
     if not table_exists(conn, table):
         raise MissingTableError(f"no {table} table yet: materialize {written_by}, then rerun")
+
+
+MISSING_TABLE = re.compile(r"Table with name (\S+) does not exist")
+"""DuckDB's catalog error for a table nobody created yet (the table's name only: no personal data)."""
+
+
+@contextmanager
+def missing_tables_named() -> Iterator[None]:
+    """Turn DuckDB's "Table with name X does not exist" into MissingTableError: an upstream step must run first."""
+    try:
+        yield
+    except duckdb.CatalogException as error:
+        match = MISSING_TABLE.search(str(error))
+        if not match:
+            raise
+        table = match.group(1)
+        raise MissingTableError(
+            f"no {table} table yet: materialize {table} first (`vax-cleaning run` does all steps), then rerun"
+        ) from error
+
+
+def publish_read_copy(conn: duckdb.DuckDBPyConnection, database: str, target: str) -> Path:
+    """Checkpoint, copy the file and swap the copy in at once: readers open it read-only and never wait on a writer.
+
+    `conn` must be a read-write connection to `database`: while it is open no other process can write the file, and
+    after CHECKPOINT the file holds every committed change (the write-ahead log is empty), so a byte copy is a
+    consistent database. The copy is written to `<target>.tmp` and renamed over `target` (atomic on one file
+    system): a reader opens the previous copy or the new one, never half of one.
+    """
+    conn.execute("CHECKPOINT")
+    destination = Path(target)
+    partial = destination.with_name(destination.name + ".tmp")
+    try:
+        shutil.copyfile(database, partial)
+        shutil.copymode(database, partial)  # it holds personal data: no wider access than the database itself
+        os.replace(partial, destination)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return destination
+
+
+def publish_for_readers(
+    conn: duckdb.DuckDBPyConnection, database: str, log: logging.Logger | logging.LoggerAdapter
+) -> Path | None:
+    """`publish_read_copy` to `settings.read_copy_path` from a step that writes the warehouse (daemon and UI runs
+    too); a copy that cannot be written is a warning, never the step's failure: readers keep the previous copy."""
+    from vax_cleaning.settings import read_copy_path
+
+    if database == ":memory:" or database.startswith(("md:", "motherduck:")):
+        return None
+    target = read_copy_path(database)
+    try:
+        return publish_read_copy(conn, database, target)
+    except (OSError, duckdb.Error) as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        log.warning(f"read-only copy {target} not published ({first}): readers keep the previous copy")
+        return None
 
 
 def read_frame(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:

@@ -86,3 +86,9 @@ def test_every_asset_has_checks_owner_and_description():
         assert node.owners and node.description, key
     assert defs.resolve_asset_graph().asset_check_keys
     assert isinstance(defs.resolve_job_def("clean_province"), dg.JobDefinition)
+
+
+def test_runs_execute_their_steps_in_the_run_process():
+    """A backfill of many provinces pays one process start per partition, not one per step (issue 14)."""
+    assert defs.resolve_job_def("clean_province").executor_def is dg.in_process_executor
+    assert defs.resolve_implicit_global_asset_job_def().executor_def is dg.in_process_executor  # UI backfills

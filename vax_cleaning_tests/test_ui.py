@@ -1,5 +1,6 @@
-"""The Dagster UI in a real browser: `dagster dev` from workspace.yaml on generated data, a province run launched
-over GraphQL, then screenshots of the asset graph and of province_progress, which must show content and no error.
+"""The Dagster UI in a real browser: `dagster dev` from workspace.yaml on generated data, a province run and the
+national roll-up launched over GraphQL, then screenshots of the asset graph, of province_progress, of matched_records
+(Vietnamese status labels, personal-data tag) and of progress_report's chart, which must show content and no error.
 
 Needs Debian's chromium (/usr/bin/chromium, installed by .ci/run) and the `playwright` package (dev extras); it
 skips without them, except under CI=true where it fails instead."""
@@ -18,6 +19,7 @@ import pytest
 
 from vax_cleaning.generate import generate_landing_folder
 from vax_cleaning.partitions import partition_key
+from vax_cleaning.vocabulary import MatchStatus
 from vax_cleaning_tests.ui_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -33,7 +35,7 @@ pytestmark = pytest.mark.ui
 
 PROVINCE = "79"
 LOCATION = "vax_cleaning"
-TOTAL_SECONDS = 300
+TOTAL_SECONDS = 420
 """Every wait (server start, both runs, each page) comes out of this one budget."""
 VIEWPORT = {"width": 1600, "height": 1000}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -129,7 +131,7 @@ def remaining_ms(deadline: float, cap: float = 60) -> float:
 
 # dagster_graphql's client calls gql in a way gql deprecates: not ours to fix, and noise in the summary.
 @pytest.mark.filterwarnings("ignore:Using variable_values and operation_name:DeprecationWarning")
-def test_ui_shows_asset_graph_and_province_progress_after_a_province_run(tmp_path: Path, browser_available):
+def test_ui_shows_asset_graph_province_progress_and_the_chart_after_a_province_run(tmp_path: Path, browser_available):
     from dagster_graphql import DagsterGraphQLClient
     from playwright.sync_api import expect, sync_playwright
 
@@ -152,8 +154,9 @@ def test_ui_shows_asset_graph_and_province_progress_after_a_province_run(tmp_pat
         client = DagsterGraphQLClient("127.0.0.1", port_number=dev.port, timeout=60)
 
         # The sensors launch runs of their own in this fresh instance; ours go through the same queue.
-        # A province run needs a loaded registry, so the registry load comes first.
-        for job, tags in (("load_registry", None), ("clean_province", {"dagster/partition": key})):
+        # A province run needs a loaded registry, so the registry load comes first; the roll-up draws the chart.
+        jobs = (("load_registry", None), ("clean_province", {"dagster/partition": key}), ("national_rollup", None))
+        for job, tags in jobs:
             run_id = client.submit_job_execution(job, tags=tags)
             status = wait_for_run(client, run_id, deadline)
             assert status == "SUCCESS", (
@@ -195,12 +198,66 @@ def test_ui_shows_asset_graph_and_province_progress_after_a_province_run(tmp_pat
                 page.screenshot(path=str(progress_png))
                 watcher.assert_clean("province_progress")
                 lap("province_progress shot")
+
+                # matched_records: counts by status as a table of the Vietnamese labels, shown inline (short
+                # Markdown), and the tag saying the table holds personal data.
+                page.goto(f"{dev.url}/assets/matched_records", timeout=remaining_ms(deadline))
+                for label in (MatchStatus.VERIFIED.label, MatchStatus.REVIEW.label):
+                    cell = page.get_by_role("cell", name=label, exact=True).first
+                    expect(cell).to_be_visible(timeout=remaining_ms(deadline))
+                expect(page.get_by_text("vax/personal_data").first).to_be_visible(timeout=remaining_ms(deadline))
+                settle(page, deadline)
+                cell.scroll_into_view_if_needed(timeout=remaining_ms(deadline))  # the picture shows the table
+                matched_png = screenshots / "matched_records.png"
+                page.screenshot(path=str(matched_png))
+                watcher.assert_clean("matched_records")
+                lap("matched_records shot")
+
+                # progress_report: the chart is a PNG embedded in Markdown metadata. Dagster 1.13 renders Markdown
+                # inline only under 1,000 characters (ui-core MetadataEntry.tsx), so a chart is behind the
+                # "[Show Markdown]" of its entry in the latest materialization: the one click the UI requires.
+                page.goto(f"{dev.url}/assets/progress_report", timeout=remaining_ms(deadline))
+                expect(page.get_by_text("Latest materialization").first).to_be_visible(timeout=remaining_ms(deadline))
+                show = page.get_by_text("[Show Markdown]")
+                expect(show.first).to_be_visible(timeout=remaining_ms(deadline))
+                settle(page, deadline)
+                watcher.assert_clean("progress_report")
+                chart = shown_chart(page, show, deadline)
+                chart_png = screenshots / "progress_report_chart.png"
+                page.screenshot(path=str(chart_png))
+                lap("progress_report chart shot")
             finally:
                 browser.close()
 
-    for png in (graph_png, progress_png):
+    for png in (graph_png, progress_png, matched_png, chart_png):
         assert_real_png(png)
-    print(f"screenshots in {screenshots}; seconds since start: {timings}")
+    print(f"screenshots in {screenshots}; chart {chart}; seconds since start: {timings}")
+
+
+def shown_chart(page, show_buttons, deadline: float) -> str:
+    """Opens each "[Show Markdown]" of the page until one shows a chart: an embedded PNG, loaded and visible.
+
+    Returns its size, e.g. '1200x700 px'; fails when no Markdown entry of the page holds a visible chart.
+    """
+    from playwright.sync_api import expect
+
+    for index in range(show_buttons.count()):
+        show_buttons.nth(index).click(timeout=remaining_ms(deadline))
+        dialog = page.get_by_role("dialog").last
+        expect(dialog).to_be_visible(timeout=remaining_ms(deadline))
+        images = dialog.locator('img[src^="data:image/png;base64,"]')
+        if images.count():
+            image = images.first
+            expect(image).to_be_visible(timeout=remaining_ms(deadline))
+            image.scroll_into_view_if_needed(timeout=remaining_ms(deadline))
+            width, height = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+            assert width > 100 and height > 100, f"the chart did not render as an image ({width}x{height})"
+            box = image.bounding_box()
+            assert box and box["width"] > 100 and box["height"] > 100, f"the chart is not on screen: {box}"
+            return f"{width}x{height} px"
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden(timeout=remaining_ms(deadline))
+    pytest.fail(f"no [Show Markdown] of progress_report ({show_buttons.count()}) shows the chart image")
 
 
 def node_label(name: str) -> re.Pattern:

@@ -116,3 +116,17 @@ def test_a_read_only_duckdb_directory_is_named(tmp_path: Path):
     read_only.mkdir(mode=0o555)
     with pytest.raises(warehouse.WarehouseLocationError, match="is not writable"):
         warehouse.check_database_location(str(read_only / "w.duckdb"))
+
+
+def test_a_missing_table_fails_the_step_at_once_naming_what_to_materialize(tmp_path: Path):
+    import dagster as dg
+
+    from vax_cleaning.resources import Warehouse
+
+    resource = Warehouse(database=str(tmp_path / "w.duckdb"))
+    with pytest.raises(dg.Failure) as failure, resource.get_connection() as conn:
+        conn.execute("SELECT count(*) FROM matched_records").fetchall()
+    assert failure.value.allow_retries is False  # retrying 15 s later finds it missing again
+    assert failure.value.description.startswith("no matched_records table yet: materialize matched_records first")
+    with pytest.raises(duckdb.CatalogException), resource.get_connection() as conn:
+        conn.execute("SELECT no_such_function(1)").fetchall()  # other catalog errors keep DuckDB's own message

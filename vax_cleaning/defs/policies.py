@@ -1,13 +1,14 @@
 """The shared asset policy, in one place: owner, kinds, tags, DuckDB writer pool, retries, terminal errors.
 
-Spec-level policy (owners, kinds, tags) is applied to every asset spec by `with_policy`, which
-`definitions.py` maps over the whole code location. Op-level policy (the writer pool and the
-retry policy, which Dagster attaches to the step, not the spec) comes with `warehouse_asset` and
-`warehouse_multi_asset`, the two decorators every asset here is declared with.
+Spec-level policy (owners, kinds, tags) is applied to every asset spec by `with_policy`, and the nightly freshness
+expectation to the province assets by `with_freshness`, both mapped over the whole code location by `definitions.py`.
+Op-level policy (the writer pool and the retry policy, which Dagster attaches to the step, not the spec) comes with
+`warehouse_asset` and `warehouse_multi_asset`, the two decorators every asset here is declared with.
 """
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import dagster as dg
@@ -42,6 +43,22 @@ def with_policy(spec: dg.AssetSpec) -> dg.AssetSpec:
     """Owner, the DuckDB kind and the personal-data tag on every asset spec of the code location."""
     tags = {**spec.tags, "vax/personal_data": str(spec.key.to_user_string() in PERSONAL_DATA_ASSETS).lower()}
     return spec.replace_attributes(owners=OWNERS, kinds={*spec.kinds, "duckdb"}, tags=tags)
+
+
+PROVINCE_FRESHNESS = dg.FreshnessPolicy.cron(
+    deadline_cron="0 6 * * *", lower_bound_delta=timedelta(hours=5), timezone="Asia/Ho_Chi_Minh"
+)
+"""Province results are re-cleaned nightly from 01:00 (schedule nightly_provinces): by 06:00 Vietnam time the latest
+materialization should be from after 01:00 that day, else the UI shows the asset as not fresh (the schedule is off, or
+the night's runs failed). Evaluated per asset, not per partition: one province cleaned that night makes it fresh.
+Shown in the UI once `freshness: enabled: true` is in dagster.yaml (it is in dagster_home/)."""
+
+
+def with_freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """The nightly freshness expectation on the province-partitioned assets; national ones refresh after them."""
+    if spec.partitions_def is None:
+        return spec
+    return dg.apply_freshness_policy(spec, PROVINCE_FRESHNESS)
 
 
 def warehouse_asset(**kwargs: Any) -> Callable:

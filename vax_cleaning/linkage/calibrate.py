@@ -87,7 +87,7 @@ def calibrate(doses: pl.DataFrame, registry: pl.DataFrame, settings: LinkageSett
         for level in enum:
             if level.name == "NULL" or m[column].get(int(level), 0.0) <= 0 or u[column].get(int(level), 0.0) <= 0:
                 continue
-            fit = math.log2(m[column][int(level)] / u[column][int(level)])
+            fit = round(math.log2(m[column][int(level)] / u[column][int(level)]), 2)  # a rerun links the same
             fitted[f"{field.removesuffix('s')}.{level.label}"] = fit
             weights[level] = min(hand[level], max(fit, hand[level] - settings.calibration_max_tighten))
         replaced[field] = weights
@@ -141,7 +141,7 @@ def fit_m(
     levels: pl.DataFrame, u: dict[str, dict[int, float]], settings: LinkageSettings
 ) -> tuple[dict[str, dict[int, float]], float]:
     """EM over the comparison patterns (u fixed): m per level and the share of pairs that match."""
-    patterns = levels.group_by(list(CALIBRATED)).len()
+    patterns = levels.group_by(list(CALIBRATED)).len().sort(list(CALIBRATED))  # fixed order: the same sums
     counts = patterns["len"].to_numpy().astype(np.float64)
     columns = {column: patterns[column].to_numpy() for column in CALIBRATED}
     m = {column: _start_m(getattr(settings, field), u[column]) for column, (field, _) in CALIBRATED.items()}

@@ -4,8 +4,10 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 
 from vax_cleaning.definitions import defs
+from vax_cleaning.defs.linkage import assets as linkage_assets
 from vax_cleaning.defs.linkage.config import LinkageConfig
 from vax_cleaning.linkage.compare import NameLevel
 from vax_cleaning.linkage.settings import DEFAULT_SETTINGS, OPERATOR_SETTINGS
@@ -94,3 +96,86 @@ def test_superseding_another_provinces_record_shows_on_that_provinces_partition(
         assert conn.execute("SELECT match_status FROM matched_records WHERE province_code = '79'").fetchall() == [
             ("duplicate",)
         ]
+
+
+UNACCENTED = GOOD.replace("Nguyễn Văn Hùng", "Nguyen Van Hung")
+"""Hùng's dose as a site without Vietnamese keyboard typed it: linked by ID, name corrected automatically."""
+
+STATUS_COUNTS = """
+    SELECT count(*) FILTER (WHERE match_status = 'verified'), count(*) FILTER (WHERE match_status = 'corrected'),
+           count(*) FILTER (WHERE match_status = 'duplicate'), count(*) FILTER (WHERE match_status = 'review'),
+           count(*) FILTER (WHERE match_status = 'unmatched')
+    FROM matched_records WHERE province_code = '79'"""
+LATEST_79 = """
+    SELECT verified, corrected, duplicate, review, unmatched FROM province_progress
+    WHERE province_code = '79' ORDER BY as_of DESC LIMIT 1"""
+
+
+def shared_dose_landing(landing: Path) -> dg.DagsterInstance:
+    """79 holds a corrected copy of the dose that 01 also uploaded (01's copy is the one kept); registry loaded."""
+    small_landing(landing)
+    write_export(landing, "79", "site1.csv", [HEADER_VI, UNACCENTED])
+    write_export(landing, "01", "site1.csv", [HEADER_VI, GOOD])
+    instance = dg.DagsterInstance.ephemeral()
+    config = run_config(str(landing), str(landing / "w.duckdb"), run_date="2022-06-20")
+    assert defs.resolve_job_def("load_registry").execute_in_process(instance=instance, run_config=config).success
+    return instance
+
+
+def clean(landing: Path, instance: dg.DagsterInstance, code: str) -> dg.ExecuteInProcessResult:
+    config = run_config(str(landing), str(landing / "w.duckdb"), run_date="2022-06-20")
+    return defs.resolve_job_def("clean_province").execute_in_process(
+        partition_key=partition_key(code), instance=instance, run_config=config, raise_on_error=False
+    )
+
+
+def test_a_province_whose_copies_another_run_superseded_gets_a_fresh_progress_point(landing: Path):
+    """Issue 13.9: after 79 then 01, 79's latest progress point says what matched_records says (not stale)."""
+    instance = shared_dose_landing(landing)
+    assert clean(landing, instance, "79").success
+    with duckdb.connect(str(landing / "w.duckdb"), read_only=True) as conn:
+        assert conn.execute(LATEST_79).fetchall() == [(0, 1, 0, 0, 0)]  # corrected, before 01 ran
+    assert clean(landing, instance, "01").success
+    with duckdb.connect(str(landing / "w.duckdb"), read_only=True) as conn:
+        assert conn.execute(LATEST_79).fetchall() == conn.execute(STATUS_COUNTS).fetchall() == [(0, 0, 1, 0, 0)]
+        assert conn.execute("SELECT count(*) FROM correction_sets WHERE province_code = '79'").fetchall() == [(0,)]
+        assert conn.execute("SELECT count(*) FROM province_progress WHERE province_code = '79'").fetchall() == [(2,)]
+    progress_events = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("province_progress"), asset_partitions=[partition_key("79")]),
+        limit=1,
+    ).records
+    assert progress_events[0].asset_materialization.metadata["superseded_by_province"].value == "01"
+
+
+def test_a_failure_after_the_supersessions_first_statement_leaves_every_table_as_it_was(
+    landing: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A disk that fills up half-way through 01's writes: nothing of them lands (79 keeps no half-superseded
+    record with an `auto` correction on a duplicate), and the rerun then does all of it."""
+    instance = shared_dose_landing(landing)
+    assert clean(landing, instance, "79").success
+    tables = {
+        "matched_records": "SELECT province_code, source_file, source_row, match_status, rule FROM matched_records",
+        "correction_sets": "SELECT source_file, source_row, field, action FROM correction_sets",
+        "province_progress": "SELECT * FROM province_progress",
+    }
+
+    def contents() -> dict[str, list]:
+        with duckdb.connect(str(landing / "w.duckdb"), read_only=True) as conn:
+            return {table: sorted(conn.execute(sql).fetchall(), key=str) for table, sql in tables.items()}
+
+    before = contents()
+    assert before["correction_sets"]  # 79's automatic correction is there to lose
+    first, *rest = linkage_assets.SUPERSEDE_STATEMENTS
+    killed = ("SELECT error('IO Error: No space left on device')", [])
+    monkeypatch.setattr(linkage_assets, "SUPERSEDE_STATEMENTS", (first, killed, *rest))
+    result = clean(landing, instance, "01")
+    assert not result.success
+    failures = [event for event in result.all_events if event.is_step_failure]
+    assert [event.step_key for event in failures] == ["match_province"]
+    assert contents() == before
+    monkeypatch.setattr(linkage_assets, "SUPERSEDE_STATEMENTS", (first, *rest))
+    assert clean(landing, instance, "01").success
+    with duckdb.connect(str(landing / "w.duckdb"), read_only=True) as conn:
+        assert conn.execute(LATEST_79).fetchall() == conn.execute(STATUS_COUNTS).fetchall() == [(0, 0, 1, 0, 0)]
+        assert conn.execute("SELECT count(*) FROM correction_sets WHERE province_code = '79'").fetchall() == [(0,)]

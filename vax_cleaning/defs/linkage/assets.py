@@ -8,14 +8,16 @@ from dagster_duckdb import DuckDBResource
 
 from vax_cleaning import warehouse
 from vax_cleaning.defs.linkage.config import LinkageConfig
-from vax_cleaning.defs.metadata import column_lineage, counts_by, table_metadata
+from vax_cleaning.defs.metadata import action_counts, column_lineage, counts_by, status_metadata, table_metadata
 from vax_cleaning.defs.policies import NATIONAL_REFRESH, terminal_errors, warehouse_asset, warehouse_multi_asset
 from vax_cleaning.linkage import link_doses
 from vax_cleaning.linkage import passport_ready as eligibility
+from vax_cleaning.linkage.calibrate import calibrate
 from vax_cleaning.linkage.decisions import linkage_instructions
 from vax_cleaning.linkage.link import DOSE_COLUMNS, OPTIONAL_DOSE_COLUMNS, OtherLinkedLookup
 from vax_cleaning.linkage.normalize import registry_features as normalized_registry
 from vax_cleaning.partitions import partition_key, province_code, province_partitions
+from vax_cleaning.report import refresh_progress
 from vax_cleaning.vocabulary import (
     APPLIED_ACTIONS,
     LINKED_STATUSES,
@@ -166,6 +168,8 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
     # the warehouse stays unlocked while the linkage runs
     with terminal_errors(ValueError):  # an operator's setting out of range: the message names it
         settings = config.settings()
+    calibration = calibrate(inputs["doses"], inputs["registry"], settings)  # EM on this batch, never bolder
+    settings = calibration.settings
     result = link_doses(
         inputs.pop("doses"),
         inputs.pop("registry"),
@@ -177,11 +181,15 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
     corrections = result.corrections.with_columns(province_code=pl.lit(code))
     with duckdb.get_connection() as conn:
         tables = {"matched_records": matched, "correction_sets": corrections}
-        warehouse.replace_slices(conn, tables, "province_code", code)  # one transaction: never half a province
-        superseded_by_province = _supersede(conn, result.superseded)
+        # one transaction: this province's slices, the other provinces' copies turned duplicate and their fresh
+        # progress points are all written or none (a kill half-way leaves every table as it was)
+        with warehouse.replacing_slices(conn, tables, "province_code", code):
+            superseded_by_province = _supersede(conn, result.superseded)
+            progress_refreshed = refresh_progress(conn, sorted(superseded_by_province))
         checks = _check_results(conn, code)
     for other, records in superseded_by_province.items():  # another province's tables changed: say so on its partition
-        for asset in ("matched_records", "correction_sets"):
+        assets = ("matched_records", "correction_sets", *(["province_progress"] if other in progress_refreshed else []))
+        for asset in assets:
             context.log_event(
                 dg.AssetMaterialization(
                     asset_key=asset,
@@ -196,10 +204,10 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
         metadata={
             **table_metadata(matched, "matched_records"),
             "dagster/column_lineage": MATCHED_LINEAGE,
-            "by_status": counts_by(matched, "match_status"),
-            "by_rule": counts_by(matched, "rule"),
+            **status_metadata(matched),
             "decided_by_review": matched.filter(pl.col("decided_by") == DecidedBy.REVIEW).height,
             "linkage_settings": dg.MetadataValue.json(settings.as_metadata()),
+            "linkage_calibration": dg.MetadataValue.json(calibration.as_metadata()),
             "registry_snapshot_date": str(snapshot_date),
             "other_province_records_superseded": result.superseded.height,
         },
@@ -211,7 +219,7 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
             "dagster/column_lineage": CORRECTION_LINEAGE,
             "by_field": counts_by(corrections, "field"),
             "by_rule": counts_by(corrections, "rule"),
-            "by_action": counts_by(corrections, "action"),
+            "by_action": action_counts(corrections),
         },
     )
     yield from checks
@@ -239,27 +247,38 @@ def _other_linked_lookup(duckdb: DuckDBResource, code: str) -> OtherLinkedLookup
     return lookup
 
 
+SUPERSEDE_STATEMENTS: tuple[tuple[str, list], ...] = (
+    (
+        """UPDATE matched_records m SET match_status = ?, rule = ?, decided_by = ?,
+               duplicate_of_file = s.duplicate_of_file, duplicate_of_row = s.duplicate_of_row
+           FROM _superseded s WHERE m.source_file = s.source_file AND m.source_row = s.source_row""",
+        [MatchStatus.DUPLICATE, Rule.DUPLICATE, DecidedBy.MACHINE],
+    ),
+    (
+        """UPDATE matched_records m SET duplicate_of_file = s.duplicate_of_file, duplicate_of_row = s.duplicate_of_row
+           FROM _superseded s WHERE m.duplicate_of_file = s.source_file AND m.duplicate_of_row = s.source_row""",
+        [],
+    ),
+    (
+        """DELETE FROM correction_sets c USING _superseded s
+           WHERE c.source_file = s.source_file AND c.source_row = s.source_row""",
+        [],
+    ),
+)
+"""Other provinces' copies become duplicates, their duplicates point at the kept copy, their corrections go."""
+
+
 def _supersede(conn: duckdb.DuckDBPyConnection, superseded: pl.DataFrame) -> dict[str, int]:
     """Other provinces' copies of a dose whose keeper is in this province become duplicates (and so do their pointers).
 
-    Returns {province code: records changed} for the materialization events of those provinces' partitions.
+    Runs inside the caller's transaction, so these statements commit with this province's slices or not at all.
+    Returns {province code: records changed} for their fresh progress points and their partitions' events.
     """
     if superseded.is_empty():
         return {}
-    conn.register("_superseded", superseded)
-    conn.execute(
-        """
-        UPDATE matched_records m SET match_status = ?, rule = ?, decided_by = ?,
-               duplicate_of_file = s.duplicate_of_file, duplicate_of_row = s.duplicate_of_row
-        FROM _superseded s WHERE m.source_file = s.source_file AND m.source_row = s.source_row""",
-        [MatchStatus.DUPLICATE, Rule.DUPLICATE, DecidedBy.MACHINE],
-    )
-    conn.execute("""
-        UPDATE matched_records m SET duplicate_of_file = s.duplicate_of_file, duplicate_of_row = s.duplicate_of_row
-        FROM _superseded s WHERE m.duplicate_of_file = s.source_file AND m.duplicate_of_row = s.source_row""")
-    conn.execute("""DELETE FROM correction_sets c USING _superseded s
-                    WHERE c.source_file = s.source_file AND c.source_row = s.source_row""")
-    conn.unregister("_superseded")
+    with warehouse.registered(conn, "_superseded", superseded):
+        for statement, parameters in SUPERSEDE_STATEMENTS:
+            conn.execute(statement, parameters)
     counted = superseded.group_by(pl.col("source_file").str.slice(0, 2).alias("province")).len()
     return {province: int(n) for province, n in counted.sort("province").iter_rows()}
 
@@ -360,6 +379,8 @@ def passport_ready(context: dg.AssetExecutionContext, duckdb: DuckDBResource) ->
             + """),
                    (SELECT count(*) FROM passport_ready), (SELECT count(DISTINCT person_id) FROM passport_ready)"""
         ).fetchall()[0]
+        # still the only writer (pool held, connection open): refresh the copy readers use, also in daemon runs
+        warehouse.publish_for_readers(conn, duckdb.database, context.log)
     eligible = int(ready["eligible"].sum())
     context.log.info(f"passport_ready: {ready.height} linked people, {eligible} eligible")
     return dg.MaterializeResult(

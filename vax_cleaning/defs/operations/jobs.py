@@ -34,10 +34,14 @@ national_job = dg.define_asset_job(
 )
 
 
-def province_run_request(code: str, reason: str, run_key: str | None) -> dg.RunRequest:
+PROVINCE_TAG = "vax/province"
+LANDED_TAG = "vax/landed"
+"""Digest of the province's landed files a run was requested for: lets one sensor see that another already asked."""
+
+
+def province_run_request(code: str, reason: str, run_key: str | None, landed: str | None = None) -> dg.RunRequest:
     """One run of the clean_province job for one province partition."""
-    return dg.RunRequest(
-        run_key=run_key,
-        partition_key=partition_key(code),
-        tags={"vax/province": code, "vax/province_name": province_names()[code], "vax/trigger": reason},
-    )
+    tags = {PROVINCE_TAG: code, "vax/province_name": province_names()[code], "vax/trigger": reason}
+    if landed is not None:
+        tags[LANDED_TAG] = landed
+    return dg.RunRequest(run_key=run_key, partition_key=partition_key(code), tags=tags)

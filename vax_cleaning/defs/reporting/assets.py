@@ -1,31 +1,33 @@
 """Reporting stage: per-province progress of the clean-up, kept as a time series."""
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from vax_cleaning import warehouse
+from vax_cleaning import settings
 from vax_cleaning.defs.metadata import column_lineage, table_metadata
 from vax_cleaning.defs.policies import NATIONAL_REFRESH, terminal_errors, warehouse_asset, warehouse_multi_asset
 from vax_cleaning.ingest.reported import TallyError, read_tallies
 from vax_cleaning.partitions import province_code, province_partitions
-from vax_cleaning.report import LATEST_PROGRESS_SQL, latest, progress_history, progress_markdown, write_report
+from vax_cleaning.reference import province_names
+from vax_cleaning.report import (
+    HAS_DATA_SQL,
+    LATEST_PROGRESS_SQL,
+    STATUS_COLUMNS,
+    append_if_changed,
+    backlog_by_handler,
+    is_empty_province,
+    latest,
+    national_total,
+    progress_history,
+    progress_markdown,
+    province_progress_row,
+    summary_sentence,
+    write_report,
+)
 from vax_cleaning.resources import LandingFolder
-from vax_cleaning.vocabulary import DecidedBy, MatchStatus
-
-STATUS_COLUMNS = (*(str(status) for status in MatchStatus), "rejected")
-"""The six outcomes that add up to doses_total."""
-
-_COUNTS_SQL = f"""
-    SELECT {", ".join(f"count(*) FILTER (WHERE match_status = '{s}') AS {s}" for s in MatchStatus)},
-      (SELECT count(*) FROM rejected_rows WHERE province_code = $1 AND source_row > 0)      AS rejected,
-      count(*) FILTER (WHERE decided_by = '{DecidedBy.REVIEW}')                             AS decided_by_review,
-      (SELECT coalesce(sum(records), 0) FROM export_files WHERE province_code = $1)         AS records_in_files
-    FROM matched_records WHERE province_code = $1
-"""
+from vax_cleaning.vocabulary import MatchStatus
 
 PROGRESS_LINEAGE = column_lineage(
     {
@@ -64,22 +66,26 @@ PROGRESS_CHECKS = [
 def province_progress(
     context: dg.AssetExecutionContext, landing: LandingFolder, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
-    """Appends a row only when the counts changed, so a rerun leaves the table as it was."""
+    """Appends a row only when the counts changed, so a rerun leaves the table as it was; a province without
+    exports (and without a tally) appends nothing, so 'Materialize all' leaves no all-zero rows."""
     code = province_code(context.partition_key)
     with terminal_errors(TallyError):
         reported, tally_problems = read_tallies(landing.reported_dir).for_province(code)
     with duckdb.get_connection() as conn:
-        counts = warehouse.read_frame(conn, _COUNTS_SQL, [code]).row(0, named=True)
-        records_in_files = counts.pop("records_in_files")
-        decided_by_review = counts.pop("decided_by_review")
-        row = progress_row(code, counts, reported, decided_by_review)
-        appended = append_if_changed(conn, row)
+        row, records_in_files = province_progress_row(conn, code, reported)
+        empty = is_empty_province(row, records_in_files)
+        appended = False if empty else append_if_changed(conn, row)
+    if empty:
+        context.log.info(f"no exports for {code} {province_names()[code]}: no progress point recorded")
+    counts = {c: row[c].item() for c in STATUS_COLUMNS}
+    decided_by_review = row["decided_by_review"].item()
     total = row["doses_total"].item()
     return dg.MaterializeResult(
         metadata={
             **table_metadata(row, "province_progress"),
             "dagster/column_lineage": PROGRESS_LINEAGE,
             "appended": appended,
+            "no_exports": empty,
             **{name: int(value) for name, value in counts.items()},
             "decided_by_review": int(decided_by_review),
             "doses_total": total,
@@ -100,43 +106,6 @@ def province_progress(
             ),
         ],
     )
-
-
-def progress_row(code: str, counts: dict[str, int], reported: int | None, decided_by_review: int = 0) -> pl.DataFrame:
-    """One point of the time series, stamped with the run's time (UTC)."""
-    return pl.DataFrame(
-        {
-            "province_code": [code],
-            "as_of": [datetime.now(UTC).replace(tzinfo=None)],
-            "doses_total": [sum(counts.values())],
-            **{c: [counts[c]] for c in STATUS_COLUMNS},
-            "decided_by_review": [decided_by_review],
-            "doses_reported": [reported],
-        },
-        schema={
-            "province_code": pl.String,
-            "as_of": pl.Datetime("us"),
-            "doses_total": pl.Int64,
-            **{c: pl.Int64 for c in STATUS_COLUMNS},
-            "decided_by_review": pl.Int64,
-            "doses_reported": pl.Int64,
-        },
-    )
-
-
-def append_if_changed(conn, row: pl.DataFrame) -> bool:
-    """History keeps every change; an identical rerun adds nothing (idempotent materialization)."""
-    warehouse.ensure_table(conn, "province_progress", row)
-    latest = warehouse.read_frame(
-        conn,
-        "SELECT * FROM province_progress WHERE province_code = ? ORDER BY as_of DESC LIMIT 1",
-        [row["province_code"].item()],
-    )
-    compared = ["doses_total", *STATUS_COLUMNS, "decided_by_review", "doses_reported"]
-    if latest.height and latest.select(compared).cast(pl.Int64).equals(row.select(compared)):
-        return False
-    warehouse.append(conn, "province_progress", row)
-    return True
 
 
 NATIONAL_PROGRESS_VIEW = f"""
@@ -173,27 +142,35 @@ NATIONAL_PROGRESS_VIEW = f"""
             group_name="reporting",
             kinds={"html"},
             automation_condition=NATIONAL_REFRESH,
-            description="National progress report (progress.png, progress.html beside the DuckDB file, "
-            "under reports/): share of doses linked over time per province and the backlog by status, "
-            "with doses not yet uploaded.",
+            description="National progress report (progress.png, progress.html in the database's reports "
+            "folder, <duckdb stem>_reports/ beside the DuckDB file unless VAX_REPORTS_DIR is set): a Vietnamese "
+            "summary, the national share linked over time, every province with data as a bar of settled doses "
+            "and backlog by status (with doses not yet uploaded), and the table with a national total.",
         ),
     ],
     check_specs=[
         dg.AssetCheckSpec(
             "covers_every_province",
             asset="progress_report",
-            description="The report shows the latest point of every province that has progress rows.",
+            description="The report shows the latest point of every province that has data (all-zero points are ignored).",
         )
     ],
 )
 def progress_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """The views dashboards read, and the chart and table a provincial officer reads (also inline in the UI)."""
+    out_dir = Path(settings.reports_dir(duckdb.database))  # each database its own reports folder
     with duckdb.get_connection() as conn:
         conn.execute(NATIONAL_PROGRESS_VIEW)
         history = progress_history(conn)
-        png_path, html_path = write_report(conn, Path(duckdb.database).parent / "reports")
-        expected = conn.execute("SELECT count(DISTINCT province_code) FROM province_progress").fetchall()[0][0]
-    shown = latest(history).height
+        png_path, html_path = write_report(conn, out_dir)
+        expected = conn.execute(
+            f"SELECT count(DISTINCT province_code) FROM province_progress WHERE {HAS_DATA_SQL}"
+        ).fetchall()[0][0]
+        now = latest(history)
+        handlers = backlog_by_handler(conn, now["province_code"].to_list())
+    shown = now.height
+    markdown = progress_markdown(history, png_path.read_bytes(), handlers)
+    context.log.info(f"progress report of {shown} provinces with data written to {out_dir}")
     yield dg.MaterializeResult(asset_key="latest_province_progress", metadata={"dagster/row_count": shown})
     yield dg.MaterializeResult(asset_key="national_progress", metadata={"dagster/row_count": 1})
     yield dg.MaterializeResult(
@@ -207,10 +184,13 @@ def progress_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
         ],
         metadata={
             "dagster/row_count": shown,
+            "summary": dg.MetadataValue.text(
+                summary_sentence(national_total(now), shown, handlers, now["doses_reported"].is_not_null().sum())
+            ),
             "report": dg.MetadataValue.path(str(html_path)),
             "chart": dg.MetadataValue.path(str(png_path)),
-            "progress": dg.MetadataValue.md(progress_markdown(history, png_path.read_bytes())),
-            "provinces": int(history["province_code"].n_unique()),
+            "progress": dg.MetadataValue.md(markdown),
+            "provinces": shown,
             "points": history.height,
         },
     )

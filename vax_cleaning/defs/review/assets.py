@@ -8,7 +8,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from vax_cleaning import warehouse
-from vax_cleaning.defs.metadata import counts_by, table_metadata
+from vax_cleaning.defs.metadata import counts_by, decision_counts, table_metadata
 from vax_cleaning.defs.policies import terminal_errors, warehouse_asset
 from vax_cleaning.ingest.reviews import read_decision_files
 from vax_cleaning.linkage.decisions import REVIEW_DECISION_SCHEMA, parse_decision_rows, settle_decisions
@@ -54,7 +54,7 @@ def review_decisions(
             **table_metadata(settled, "review_decisions"),
             "decision_files": returned.files,
             "by_outcome": counts_by(settled, "outcome"),
-            "by_decision": counts_by(settled, "decision"),
+            "by_decision": decision_counts(settled),
             "not_applied_by_reason": counts_by(settled.filter(pl.col("reason_code").is_not_null()), "reason_code"),
             "registry_snapshot_date": str(snapshot_date),
         },

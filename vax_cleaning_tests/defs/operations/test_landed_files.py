@@ -16,12 +16,12 @@ from vax_cleaning_tests.conftest import GOOD, HEADER_VI, small_landing, write_ex
 def sensor_requests(landing: Path, instance: dg.DagsterInstance) -> dict[str, str]:
     """{run_key: partition_key} of one evaluation of the landing-folder sensor."""
     context = dg.build_sensor_context(instance=instance, resources={"landing": LandingFolder(data_dir=str(landing))})
-    return {request.run_key: request.partition_key for request in new_export_files(context)}
+    return {request.run_key: request.partition_key for request in new_export_files(context).run_requests}
 
 
 def test_a_file_first_seen_half_copied_is_processed_again_once_complete(landing: Path):
     instance = dg.DagsterInstance.ephemeral()
-    instance.report_runless_asset_event(dg.AssetMaterialization("registry_snapshot"))
+    instance.report_runless_asset_event(dg.AssetMaterialization("registry_features"))
     write_export(landing, "01", "site1.csv", [HEADER_VI, GOOD])
     complete = "".join(line + "\n" for line in [HEADER_VI, GOOD, GOOD.replace("15/08/2021", "16/08/2021")]).encode()
     copying = landing / "exports" / "79" / "site1.csv"
@@ -39,7 +39,7 @@ def test_a_file_first_seen_half_copied_is_processed_again_once_complete(landing:
 
 def test_a_file_rewritten_in_place_with_the_same_size_changes_the_run_key(landing: Path):
     instance = dg.DagsterInstance.ephemeral()
-    instance.report_runless_asset_event(dg.AssetMaterialization("registry_snapshot"))
+    instance.report_runless_asset_event(dg.AssetMaterialization("registry_features"))
     path = write_export(landing, "79", "site1.csv", [HEADER_VI, GOOD])
     first = sensor_requests(landing, instance)
     stat = path.stat()

@@ -16,12 +16,11 @@ ROW = "Trần Thị Mai,01/02/1990,Nữ,001190000001,,,AZ,1,15/08/2021,,Trạm Y
 def sensor_requests(landing: Path, instance: dg.DagsterInstance) -> dict[str, str]:
     """{run_key: partition_key} of one evaluation of the landing-folder sensor."""
     context = dg.build_sensor_context(instance=instance, resources={"landing": LandingFolder(data_dir=str(landing))})
-    result = new_export_files(context)
-    return {request.run_key: request.partition_key for request in result}
+    return {request.run_key: request.partition_key for request in new_export_files(context).run_requests}
 
 
 def registry_loaded(instance: dg.DagsterInstance) -> dg.DagsterInstance:
-    instance.report_runless_asset_event(dg.AssetMaterialization("registry_snapshot"))
+    instance.report_runless_asset_event(dg.AssetMaterialization("registry_features"))
     return instance
 
 
@@ -54,7 +53,8 @@ def test_export_sensor_waits_for_the_first_registry_load(landing: Path):
     context = dg.build_sensor_context(
         instance=dg.DagsterInstance.ephemeral(), resources={"landing": LandingFolder(data_dir=str(landing))}
     )
-    assert isinstance(new_export_files(context), dg.SkipReason)
+    result = new_export_files(context)
+    assert not result.run_requests and "waiting for the first registry load" in result.skip_reason.skip_message
 
 
 def test_new_registry_snapshot_is_loaded_once(landing: Path):
