@@ -273,3 +273,26 @@ def rule_table_markdown() -> str:
 def correction_rules_markdown() -> str:
     """The README's one-line list of correction rule codes."""
     return ", ".join(f"`{rule}`" for rule in CorrectionRule)
+
+
+def status_table_markdown() -> str:
+    """docs/interface.md's table of match statuses."""
+    meaning = {
+        MatchStatus.VERIFIED: "linked; the record agrees with the registry up to formatting",
+        MatchStatus.CORRECTED: f"linked; at least one field correction applied (`{CorrectionAction.AUTO}` or `{CorrectionAction.CONFIRMED}`)",
+        MatchStatus.REVIEW: "a person must decide (site staff or commune police); no link",
+        MatchStatus.UNMATCHED: "nobody in the registry fits",
+        MatchStatus.DUPLICATE: "another record holds the same dose of the same person; `person_id` kept",
+    }
+    lines = ["| `match_status` | Vietnamese label | meaning |", "|---|---|---|"]
+    lines += [f"| `{status}` | {status.label} | {meaning[status]} |" for status in MatchStatus]
+    return "\n".join(lines)
+
+
+def decision_table_markdown() -> str:
+    """docs/interface.md's table of review decisions and their outcomes."""
+    lines = ["| `decision` | written in the workbook as |", "|---|---|"]
+    lines += [f"| `{decision}` | {decision.label} |" for decision in Decision]
+    lines.append("")
+    lines.append("Outcomes (`review_decisions.outcome`): " + ", ".join(f"`{outcome}`" for outcome in Outcome) + ".")
+    return "\n".join(lines)

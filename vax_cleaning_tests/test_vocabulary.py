@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from vax_cleaning.ingest.headers import export_columns_markdown
 from vax_cleaning.vocabulary import (
     DECIDED_BY_REVIEW_RULES,
     LINKED_STATUSES,
@@ -15,26 +16,37 @@ from vax_cleaning.vocabulary import (
     MatchStatus,
     Rule,
     correction_rules_markdown,
+    decision_table_markdown,
     rule_table_markdown,
     sql_list,
+    status_table_markdown,
 )
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README, INTERFACE = ROOT / "README.md", ROOT / "docs" / "interface.md"
 
 
-def readme_block(name: str) -> str:
-    """The text between `<!-- name:start -->` and `<!-- name:end -->` in the README (exactly one such block)."""
-    blocks = re.findall(rf"<!-- {name}:start -->\n(.*?)\n<!-- {name}:end -->", README.read_text(encoding="utf-8"), re.S)
-    assert len(blocks) == 1, f"README needs exactly one {name} block"
+def rendered_block(document: Path, name: str) -> str:
+    """The text between `<!-- name:start -->` and `<!-- name:end -->` in a document (exactly one such block)."""
+    text = document.read_text(encoding="utf-8")
+    blocks = re.findall(rf"<!-- {name}:start -->\n(.*?)\n<!-- {name}:end -->", text, re.S)
+    assert len(blocks) == 1, f"{document.name} needs exactly one {name} block"
     return blocks[0]
 
 
 @pytest.mark.parametrize(
-    ("block", "render"), [("rules", rule_table_markdown), ("correction-rules", correction_rules_markdown)]
+    ("document", "block", "render"),
+    [
+        (README, "rules", rule_table_markdown),
+        (README, "correction-rules", correction_rules_markdown),
+        (INTERFACE, "statuses", status_table_markdown),
+        (INTERFACE, "decisions", decision_table_markdown),
+        (INTERFACE, "export-columns", export_columns_markdown),
+    ],
 )
-def test_readme_renders_the_vocabulary(block, render):
-    assert readme_block(block) == render(), (
-        f"README out of date: paste vocabulary.{render.__name__}() into the {block} block"
+def test_the_documents_render_the_vocabulary(document, block, render):
+    assert rendered_block(document, block) == render(), (
+        f"{document.name} out of date: paste {render.__module__}.{render.__name__}() into the {block} block"
     )
 
 

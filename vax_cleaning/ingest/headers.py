@@ -55,3 +55,10 @@ def map_header(cells: list[str | None], columns: dict[str, tuple[str, ...]] = EX
         if canonical is not None and canonical not in positions:
             positions[canonical] = position
     return positions
+
+
+def export_columns_markdown() -> str:
+    """docs/interface.md's table of export columns and the headers accepted for each."""
+    lines = ["| column | headers accepted (any case, NFC or NFD) |", "|---|---|"]
+    lines += [f"| `{column}` | {', '.join(aliases)} |" for column, aliases in EXPORT_COLUMNS.items()]
+    return "\n".join(lines)

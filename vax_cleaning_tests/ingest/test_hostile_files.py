@@ -115,12 +115,15 @@ ENCODINGS = st.sampled_from(["utf-8", "utf-8-bom", "cp1258", "bom+cp1258", "utf-
 ENDINGS = st.sampled_from(["\n", "\r\n", "\r"])
 TOKENS = ['"', '""', ",", ",", " ", "a", "Ư", "ễ", "đ", "1", "\n", "\n", "\r\n", "\r", "\n\n", "x" * 1500, GOOD]
 HEADERS = st.sampled_from(["", "a", "a,b", "a,b,c", '"x,y",z,"w"', "Họ và tên,Ngày tiêm,Tên vắc xin,Mũi số", HEADER_VI])
-hostile_text = st.builds(
-    lambda header, ending, body: header + ending + body,
-    HEADERS,
-    ENDINGS,
-    st.lists(st.sampled_from(TOKENS), max_size=80).map("".join),
-)
+
+
+def csv_text(tokens: list[str], max_size: int) -> st.SearchStrategy[str]:
+    """A header, a line ending, then a body of random tokens."""
+    body = st.lists(st.sampled_from(tokens), max_size=max_size).map("".join)
+    return st.builds(lambda header, ending, rest: header + ending + rest, HEADERS, ENDINGS, body)
+
+
+hostile_text = csv_text(TOKENS, 80)
 
 
 @settings(max_examples=400, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -132,12 +135,7 @@ def test_hostile_text_keeps_every_record(text: str, encoding: str):
 
 
 PLAIN_TOKENS = ['"', '""', ",", " ", "a", "Ư", "ễ", "o\u0300", "1", "\n", "\r\n", "\n\n", "15/08/2021", GOOD]
-plain_text = st.builds(
-    lambda header, ending, body: header + ending + body,
-    HEADERS,
-    ENDINGS,
-    st.lists(st.sampled_from(PLAIN_TOKENS), max_size=60).map("".join),
-)
+plain_text = csv_text(PLAIN_TOKENS, 60)
 
 
 @settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
