@@ -17,7 +17,6 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import fastexcel
 import numpy as np
 import polars as pl
@@ -457,89 +456,12 @@ def read_records(path: Path) -> RawRecords:
     """Dispatch on the file suffix (the caller only passes SUPPORTED_SUFFIXES)."""
     if path.suffix.lower() == ".xlsx":
         return read_xlsx_records(path)
-    return read_csv_file(path)
+    return read_csv_records(path.read_bytes())
 
 
 def read_export(path: Path) -> ExportFile:
     """One landed export, every part of it: the CSV, or each data sheet of a workbook."""
     if path.suffix.lower() == ".xlsx":
         return read_xlsx_exports(path)
-    records = read_csv_file(path)
+    records = read_csv_records(path.read_bytes())
     return ExportFile([("", records)], [records.note] if records.note else [])
-
-
-def read_csv_file(path: Path, columns: ColumnAliases = EXPORT_COLUMNS) -> RawRecords:
-    """DuckDB's CSV reader for the plain files most sites export; this module's reader for every other one."""
-    data = path.read_bytes()
-    return _plain_csv_records(path, data, columns) or read_csv_records(data, columns)
-
-
-_NOT_PLAIN = (b"\x00", b' "', b'\t"', b'" ', b'"\t', b'""')
-"""Bytes that send a file to this module's reader. ` "x"` and `"x" `: it keeps the quotes of a field that does not
-start and end with one, DuckDB drops them; `""` and `" "`: a quoted empty cell does not make its record blank here,
-DuckDB reads an empty value; NUL. (Plain `in` tests: a superset of those cases, at memory speed.)"""
-
-
-def _empty_lines(data: bytes) -> np.ndarray:
-    """Per physical line (`\n` or `\r\n` ends; the last line's end makes no new one): is it empty?"""
-    breaks = np.flatnonzero(np.frombuffer(data, np.uint8) == ord("\n"))
-    ends = breaks if data.endswith(b"\n") else np.append(breaks, len(data))
-    starts = np.concatenate([[0], breaks + 1])[: len(ends)]
-    lengths = ends - starts - (np.frombuffer(data, np.uint8)[np.maximum(ends - 1, 0)] == ord("\r"))
-    return lengths <= 0
-
-
-def _plain_csv_records(path: Path, data: bytes, columns: ColumnAliases) -> RawRecords | None:
-    """The same records `read_csv_records` makes, read by DuckDB's native reader, or None when the file is not plain.
-
-    Plain: valid UTF-8 (a BOM or none), `\n` or `\r\n` line ends, no NUL byte, every physical line after the
-    header one record of at most one field more than the header (DuckDB's strict mode; fewer are padded and
-    counted), so no quoted line break and no stray quote. DuckDB skips empty lines: they are put back as blank
-    records where the line positions say. Anything else -- and any DuckDB error -- goes to the Python reader, which
-    numbers every line as the contract counts them. The record count is checked against the lines.
-    """
-    bom = data.startswith(_UTF8_BOM)
-    not_plain = any(pattern in data for pattern in _NOT_PLAIN) or data.count(b"\r") != data.count(b"\r\n")
-    if not data or data.startswith(_UTF8_BOM * 2) or not_plain:
-        return None
-    empty_lines = _empty_lines(data)
-    try:
-        header = _header_fields(_nfc(data[len(_UTF8_BOM) if bom else 0 : data.find(b"\n") % (len(data) + 1)].decode()))
-    except UnicodeDecodeError:
-        return None
-    if len(header) < 2 or empty_lines[0]:  # a one-column header reads `a,b` as one value: never an export anyway
-        return None
-    names = [f"c{position}" for position in range(len(header))]
-    read = [*names, "c_extra"]  # one more than the header: a record with an extra field is seen, not dropped
-    try:
-        with duckdb.connect() as conn:
-            cells = conn.sql(
-                "SELECT * FROM read_csv(?, header = true, auto_detect = false, delim = ',', quote = '\"', "
-                "escape = '\"', strict_mode = true, null_padding = true, nullstr = '\x01', columns = ?)",
-                params=[str(path), dict.fromkeys(read, "VARCHAR")],
-            ).pl()
-    except duckdb.Error:
-        return None
-    records = np.flatnonzero(~empty_lines[1:]) + 1  # line (= record) numbers of the lines DuckDB read
-    if cells.height != len(records):  # a quoted line break joined lines
-        return None
-    positions = map_header(header, columns)
-    # an empty cell reads as '' (nullstr is a byte no export holds): NULL only where a short record has no field
-    read_lines = cells.select(
-        row_number=pl.Series(records, dtype=pl.Int32),
-        n_fields=pl.sum_horizontal(pl.col(read).is_not_null().cast(pl.Int32)),
-        is_blank=pl.all_horizontal(pl.col(name).fill_null("").str.strip_chars() == "" for name in read),
-        **{column: pl.col(names[position]).str.normalize("NFC") for column, position in positions.items()},
-    )
-    blank_lines = pl.DataFrame(
-        {"row_number": np.flatnonzero(empty_lines[1:]) + 1, "n_fields": 1, "is_blank": True},
-        schema={"row_number": pl.Int32, "n_fields": pl.Int32, "is_blank": pl.Boolean},
-    )
-    frame = (
-        pl.concat([read_lines, blank_lines], how="diagonal_relaxed")
-        .sort("row_number")
-        .with_columns(header_width=pl.lit(len(header), dtype=pl.Int32))
-        .select("row_number", "n_fields", "header_width", *read_lines.columns[2:])
-    )
-    encoding = "utf-8-bom" if bom else "utf-8"
-    return RawRecords(frame=_blank_to_null(frame, tuple(positions)), columns=tuple(positions), encoding=encoding)

@@ -4,8 +4,10 @@ Splink's approach, in small. u (how often a level occurs between two *different*
 from random pairs of registry people; m (how often it occurs for the *same* person) by expectation-
 maximisation over the comparison patterns of a deterministic sample of the run's candidate pairs (the
 ID owners and the blocked candidates of ~20,000 records). The fitted weight log2(m/u) of a level is
-applied only between `hand-set - calibration_max_tighten` and the hand-set weight: a batch of unusual
-or bad data can make the linkage more cautious, never bolder. Name (exact levels also weighed by the
+applied only between `hand-set - calibration_max_tighten` and the hand-set weight; and since a lower
+weight on one level can still widen a margin over a runner-up, a record links only where the hand-set
+weights link it to the same person too (`link_doses(..., baseline=...)`, `classify.never_bolder`): a
+batch of unusual or bad data can make the linkage more cautious, never bolder. Name (exact levels also weighed by the
 name's frequency, classify.name_weight), birth date and gender are calibrated; residence, address and
 ID weights stay as set. Small runs (tests, a pilot commune) keep the hand-set weights.
 """

@@ -139,7 +139,11 @@ def name_weight(settings: LinkageSettings) -> pl.Expr:
 
 def score_pairs(pairs: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
     """Compare gathered pairs and add weights, score and the flags the cascade uses."""
-    compared = compare_pairs(pairs, settings.typo_max_edits, settings.typo_min_similarity)
+    return weigh(compare_pairs(pairs, settings.typo_max_edits, settings.typo_min_similarity), settings)
+
+
+def weigh(compared: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
+    """Weights, score and the cascade's flags of compared pairs (again, with other weights, on scored ones)."""
     # `exact` (nothing to correct) is weaker evidence for a year-only or a 01/01 record.
     exact = pl.col("dob_level") == DobLevel.EXACT
     dob_weight = (
@@ -424,3 +428,14 @@ def corrections(chosen: pl.DataFrame) -> pl.DataFrame:
     ]
     carried = ["_rec"] if "_rec" in chosen.columns else []
     return pl.concat(parts).select(*CORRECTION_COLUMNS, *carried)
+
+
+def never_bolder(decisions: pl.DataFrame, cautious: pl.DataFrame) -> pl.DataFrame:
+    """A link stands only where the cautious decision (hand-set weights) links the same person too; elsewhere the
+    cautious decision holds: calibrated weights may make the linkage more careful, never bolder."""
+    both = decisions.join(cautious.select("_rec", c_status="status", c_reg="chosen_reg"), on="_rec", how="left")
+    agreed = (pl.col("c_status") == LINKED) & (pl.col("c_reg") == pl.col("chosen_reg"))
+    keep = (pl.col("status") != LINKED) | agreed.fill_null(False)
+    overruled = both.filter(~keep).select("_rec")
+    kept = both.filter(keep).drop("c_status", "c_reg")
+    return pl.concat([kept, cautious.join(overruled, on="_rec", how="semi")], how="diagonal_relaxed").sort("_rec")

@@ -16,7 +16,16 @@ from vax_cleaning.linkage.block import (
     namesakes,
     record_block_keys,
 )
-from vax_cleaning.linkage.classify import CORRECTION_COLUMNS, LINKED, corrections, decide, score_pairs, settles_by_id
+from vax_cleaning.linkage.classify import (
+    CORRECTION_COLUMNS,
+    LINKED,
+    corrections,
+    decide,
+    never_bolder,
+    score_pairs,
+    settles_by_id,
+    weigh,
+)
 from vax_cleaning.linkage.compare import LEVEL_COLUMNS, AddressLevel, IdLevel, id_embedded_level, level_labels
 from vax_cleaning.linkage.decisions import ReviewInstructions, honour_reviews, review_instructions
 from vax_cleaning.linkage.duplicates import DOSE_KEY, find_duplicates
@@ -136,9 +145,12 @@ def _decide_chunk(
     people: pl.DataFrame,
     settings: LinkageSettings,
     reviews: ReviewInstructions | None = None,
+    baseline: LinkageSettings | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Decisions (with the chosen pair's levels and score) and correction rows for the records `rec_ids`."""
     decisions = decide(scored, rec_ids, truncated, settings)
+    if baseline is not None and baseline != settings:
+        decisions = never_bolder(decisions, decide(weigh(scored, baseline), rec_ids, truncated, baseline))
     if reviews is not None:
         decisions = honour_reviews(decisions, reviews.per_record)
     chosen = decisions.filter(pl.col("chosen_reg").is_not_null()).join(
@@ -184,6 +196,7 @@ def link_doses(
     settings: LinkageSettings | None = None,
     other_linked: pl.DataFrame | OtherLinkedLookup | None = None,
     reviews: pl.DataFrame | None = None,
+    baseline: LinkageSettings | None = None,
 ) -> LinkageResult:
     """Link every dose record to a registry person, or say why not (see classify.py for the cascade).
 
@@ -194,7 +207,9 @@ def link_doses(
     person_id, vaccination_date, vaccine_code), so cross-province duplicates are found -- or a
     lookup returning only those sharing a dose with this batch, so a warehouse need not load them all;
     `reviews`: people's decisions the linkage must honour (decisions.linkage_instructions): applied
-    links, not-in-registry and not-this-person decisions, and same-day conflicts.
+    links, not-in-registry and not-this-person decisions, and same-day conflicts;
+    `baseline`: the hand-set settings that calibrated `settings` may never be bolder than (a record links only
+    where both would link it to the same person; calibrate.py).
     Memory: pass `doses` and `registry` as temporaries, and only their indexed forms stay alive.
     """
     settings = DEFAULT_SETTINGS if settings is None else settings
@@ -210,7 +225,7 @@ def link_doses(
     decided, fixes, embedded, rest = _settle_slices(doses, people, settings, held)
     doses = doses.select(_KEPT_DOSE_COLUMNS)  # names, IDs and birth dates are no longer needed
     if rest.height:
-        search_decided, search_fixes = _search_all(rest, people, settings, reviews)
+        search_decided, search_fixes = _search_all(rest, people, settings, reviews, baseline)
         decided.append(search_decided)
         fixes.append(search_fixes)
     del people, rest  # millions of persons: freed before the duplicate search
@@ -280,7 +295,11 @@ def _shifted(frame: pl.DataFrame, offset: int) -> pl.DataFrame:
 
 
 def _search_all(
-    rest: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings, reviews: pl.DataFrame | None
+    rest: pl.DataFrame,
+    people: pl.DataFrame,
+    settings: LinkageSettings,
+    reviews: pl.DataFrame | None,
+    baseline: LinkageSettings | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Phase 2 for the records the ID did not settle (`rest`): candidate search against an index of only their blocks."""
     positions = rest["_rec"]
@@ -293,7 +312,9 @@ def _search_all(
     for _, chunk in _chunks(records, settings.search_chunk_size):
         scored, truncated = _search(chunk, id_pairs, records, people, index, settings, instructions)
         rec_ids = chunk.select("_rec").join(name_counts, on="_rec", how="left")
-        chunk_decided, chunk_fixes = _decide_chunk(scored, rec_ids, truncated, records, people, settings, instructions)
+        chunk_decided, chunk_fixes = _decide_chunk(
+            scored, rec_ids, truncated, records, people, settings, instructions, baseline
+        )
         decided.append(chunk_decided)
         fixes.append(chunk_fixes)
     decisions, correction_rows = pl.concat(decided, how="diagonal_relaxed"), pl.concat(fixes, how="vertical_relaxed")

@@ -13,8 +13,9 @@ A record whose own name carries a recording error (a typo, a missing middle name
 record, not of the person's profile) has no sibling with the same name as written. It is vouched for
 by a record of the same phone and birth date linked by an exact ID to its best candidate, when its
 name is within a recording error of that candidate (never `different`), its birth date does not
-contradict, and every linked record of that phone and birth date is that one person: twins share the
-phone and the birth date, so a household with two linked people vouches for nobody this way.
+contradict, its spelling is on no other record of that phone and birth date, and every linked record of
+them is that one person: twins share the phone and the birth date, so a household with two linked people,
+or a second consistently written name, is vouched for by nobody this way.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def sibling_keys(doses: pl.DataFrame) -> pl.DataFrame:
         phone_dob_key=pl.when(phone.is_not_null() & dob.is_not_null()).then(
             pl.concat_str([phone, dob], separator="|").hash()
         ),
+        name_hash=name.hash(),
         has_id=pl.col("id_number").is_not_null(),
     )
 
@@ -72,10 +74,13 @@ def vouch(decisions: pl.DataFrame, corrections: pl.DataFrame, keys: pl.DataFrame
     within_an_error = level_in("name_level", (*NAME_STRONG, *NAME_WEAK)) & ~level_in(
         "dob_level", (DobLevel.DIFFERENT, DobLevel.NULL)
     )
+    # a spelling written once is a recording error; one written on two records of the household may be a twin
+    # whose records never carried an ID (Trần Minh Khoa beside his brother Trần Minh Khôi): never vouched for
+    written_once = pl.len().over("phone_dob_key", "name_hash") == 1
     vouched = pl.concat(
         [
             table.filter(vouchable).join(by_name, on="sibling_key", how="inner"),
-            table.filter(vouchable & within_an_error).join(by_phone, on="phone_dob_key", how="inner"),
+            table.filter(vouchable & within_an_error & written_once).join(by_phone, on="phone_dob_key", how="inner"),
         ],
         how="diagonal_relaxed",
     ).filter(pl.col("p_person_id") == pl.col("anchor"))["_rec"]

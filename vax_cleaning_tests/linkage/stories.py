@@ -130,9 +130,10 @@ def link(
     people: pl.DataFrame,
     settings: LinkageSettings | None = None,
     other_linked: pl.DataFrame | None = None,
+    baseline: LinkageSettings | None = None,
 ) -> LinkageResult:
     """Run the linkage."""
-    return link_doses(batch, people, settings, other_linked)
+    return link_doses(batch, people, settings, other_linked, baseline=baseline)
 
 
 def row(result: LinkageResult, source_row: int = 1, source_file: str = "79/site1.csv") -> dict[str, Any]:

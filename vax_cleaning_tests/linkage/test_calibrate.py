@@ -63,3 +63,21 @@ def test_fitted_weights_are_bounded_by_the_hand_set_ones(monkeypatch):
     for field in ("name_weights", "dob_weights", "gender_weights"):
         for level, weight in getattr(applied, field).items():
             assert weight <= getattr(hand, field)[level]  # never bolder
+
+
+def test_calibrated_settings_never_link_what_the_hand_set_ones_would_not():
+    # Two namesakes born the same day in one province: LOW_MARGIN review with the hand-set settings. Settings that
+    # would link it anyway (a margin of 0) do not, when the hand-set ones are the baseline.
+    from dataclasses import replace
+
+    from vax_cleaning_tests.linkage.stories import link
+
+    people = registry(
+        person(cccd(1985, "Nam", 1), "Nguyễn Văn Hùng", "1985-03-04", "Nam"),
+        person(cccd(1985, "Nam", 2), "Nguyễn Văn Hưng", "1985-03-04", "Nam"),
+    )
+    batch = doses(dose("Nguyễn Văn Hùng", "1985-03-04", "Nam"))
+    bold = replace(DEFAULT_SETTINGS, min_auto_margin=0.0, max_absent_risk=1.0)
+    assert link(batch, people, settings=bold).matched["match_status"].item() == "corrected"
+    guarded = link(batch, people, settings=bold, baseline=DEFAULT_SETTINGS).matched
+    assert guarded["match_status"].item() == link(batch, people).matched["match_status"].item() == "review"

@@ -74,3 +74,18 @@ def test_a_household_phone_with_two_linked_people_vouches_for_no_typo():
         PEOPLE,
     )
     assert row(result, 3)["rule"] != "SIBLING_MATCH" and row(result, 3)["person_id"] is None
+
+
+def test_a_twin_missing_from_the_registry_is_never_vouched_to_his_brother():
+    # Only Khôi is registered; his twin Khoa (one letter away) got two doses without an ID, same phone and birth date.
+    khoi_id = cccd(2004, "Nam", 21)
+    only_khoi = registry(person(khoi_id, "Trần Minh Khôi", "2004-07-09", "Nam", address="Phường 1, Quận 3"))
+    result = link(
+        doses(
+            dose("Trần Minh Khôi", "2004-07-09", "Nam", khoi_id, phone="0912000111"),
+            dose("Trần Minh Khoa", "2004-07-09", "Nam", None, phone="0912000111", on="2021-09-01"),
+            dose("Trần Minh Khoa", "2004-07-09", "Nam", None, phone="0912000111", on="2021-10-01", dose_number=2),
+        ),
+        only_khoi,
+    )
+    assert [row(result, n)["person_id"] for n in (2, 3)] == [None, None]

@@ -168,12 +168,12 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
     # the warehouse stays unlocked while the linkage runs
     with terminal_errors(ValueError):  # an operator's setting out of range: the message names it
         settings = config.settings()
-    calibration = calibrate(inputs["doses"], inputs["registry"], settings)  # EM on this batch, never bolder
-    settings = calibration.settings
+    calibration = calibrate(inputs["doses"], inputs["registry"], settings)  # EM on this batch
     result = link_doses(
         inputs.pop("doses"),
         inputs.pop("registry"),
-        settings,
+        calibration.settings,
+        baseline=settings,  # a link stands only where the hand-set weights link the same person too
         other_linked=_other_linked_lookup(duckdb, code),
         reviews=reviews,
     )
