@@ -146,9 +146,11 @@ def _unexpected(command: str, error: BaseException, instance_dir: str = "") -> i
     ) as details:
         details.write("".join(traceback.format_exception(error)))
     logs = f"; run logs: DAGSTER_HOME={instance_dir}" if instance_dir else ""
-    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    # never the message itself: a parser's or DuckDB's message may quote a cell (a name, an ID)
     print(
-        f"vax-cleaning {command}: unexpected error {type(error).__name__}: {first[:300]} "
+        f"vax-cleaning {command}: unexpected error {type(error).__name__}{where} "
         f"(details in {details.name}{logs}; please send that file to the on-call engineer)",
         file=sys.stderr,
     )
@@ -178,6 +180,14 @@ def open_for_reading(command: str) -> duckdb.DuckDBPyConnection:
             f"vax-cleaning {command}: reading the read-only copy {copy}, published {vietnam_time(published)}",
             file=sys.stderr,
         )
+        written = [Path(database), Path(database + ".wal")]
+        changed = max((path.stat().st_mtime for path in written if path.exists()), default=0.0)
+        if changed > published.timestamp():  # province runs whose national rollup has not run (or failed) since
+            print(
+                f"vax-cleaning {command}: the database changed after that ({vietnam_time(datetime.fromtimestamp(changed, UTC))}): "
+                "these results may be behind; `vax-cleaning run` (or the national_rollup job) publishes a fresh copy",
+                file=sys.stderr,
+            )
         source = copy
     elif Path(database).is_file():
         print(
@@ -257,7 +267,8 @@ def report_command(out: Path) -> int:
     """Progress chart (PNG) and table (HTML) for provincial officers."""
     import duckdb
 
-    from vax_cleaning.report import write_report
+    from vax_cleaning.report import NoProgressError, write_report
+    from vax_cleaning.warehouse import MissingTableError
 
     try:
         with open_for_reading("report") as conn:
@@ -265,7 +276,7 @@ def report_command(out: Path) -> int:
     except ReadError as error:
         print(f"vax-cleaning report: {error}", file=sys.stderr)
         return error.code
-    except (duckdb.CatalogException, ValueError, LookupError) as error:
+    except (duckdb.CatalogException, MissingTableError, NoProgressError) as error:
         print(f"vax-cleaning report: {_not_ready(error)}", file=sys.stderr)
         return 1
     for path in paths:

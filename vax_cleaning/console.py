@@ -47,13 +47,20 @@ class RunDisplay:
             self._status = self._console.status(f"{stage} …")
             self._status.__enter__()
             return
+        from rich.markup import escape
+
         mark = {"ok": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[yellow]–[/]"}.get(state, " ")
         text = f"ok ({detail})" if state == "ok" else f"{state}: {detail}"
-        self._console.print(f"{mark} {_clock()} {stage}: {text}", markup=True, soft_wrap=True)
+        # stage and detail are free text (paths, error reasons): `[...]` in them is not rich markup
+        self._console.print(f"{mark} {_clock()} {escape(stage)}: {escape(text)}", markup=True, soft_wrap=True)
 
     def close(self) -> None:
-        """Stop the spinner (before the summary, or when the run is interrupted)."""
+        """Stop the spinner (before the summary, or when the run is interrupted) and release the terminal."""
         self._stop()
+        if self._console is not None:
+            self._console.file.close()
+            self._console = None
+            self.live = False
 
     def _stop(self) -> None:
         """End the running spinner, if any."""

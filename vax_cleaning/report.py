@@ -26,7 +26,7 @@ from matplotlib.patches import Patch
 from vax_cleaning import warehouse
 from vax_cleaning.reference import province_names
 from vax_cleaning.vocabulary import LINKED_STATUSES, OPEN_STATUSES, DecidedBy, Handler, MatchStatus, Rule, values
-from vax_cleaning.warehouse import read_frame, table_exists
+from vax_cleaning.warehouse import MissingTableError, read_frame, table_exists
 
 # --- the progress series -------------------------------------------------------------------------------------
 
@@ -42,14 +42,23 @@ PROGRESS_COUNTS_SQL = f"""
 """
 """One province's counts by outcome, as matched_records and rejected_rows hold them now."""
 
+
+class NoProgressError(MissingTableError):
+    """No province has progress with data yet: nothing to report (terminal, like a missing table: run the provinces
+    first; retrying cannot help)."""
+
+
 HAS_DATA_SQL = "(doses_total > 0 OR coalesce(doses_reported, 0) > 0)"
 """A point that says something: records were uploaded, or sites reported doses. All-zero points are ignored."""
 
 LATEST_PROGRESS_SQL = f"""
-    SELECT * FROM province_progress WHERE {HAS_DATA_SQL}
-    QUALIFY row_number() OVER (PARTITION BY province_code ORDER BY as_of DESC) = 1
+    SELECT * FROM (
+        SELECT * FROM province_progress
+        QUALIFY row_number() OVER (PARTITION BY province_code ORDER BY as_of DESC) = 1
+    ) WHERE {HAS_DATA_SQL}
 """
-"""The latest point of every province with data (the view latest_province_progress; the CLI summary reads it)."""
+"""The latest point of every province whose latest point has data (the view latest_province_progress; the CLI
+summary reads it): a province whose exports were all withdrawn drops out instead of showing its old counts."""
 
 
 def progress_row(code: str, counts: dict[str, int], reported: int | None, decided_by_review: int = 0) -> pl.DataFrame:
@@ -120,9 +129,16 @@ def refresh_progress(conn: duckdb.DuckDBPyConnection, codes: list[str]) -> list[
     return refreshed
 
 
-def is_empty_province(row: pl.DataFrame, records_in_files: int) -> bool:
-    """No exports (nothing in its files, nothing matched) and no tally: a point would only say zero."""
-    return records_in_files == 0 and row["doses_total"].item() == 0 and not row["doses_reported"].fill_null(0).item()
+def is_empty_province(conn: duckdb.DuckDBPyConnection, row: pl.DataFrame, records_in_files: int) -> bool:
+    """No exports (nothing in its files, nothing matched), no tally and no series yet: a point would only say zero.
+    A province that had data gets its zero point: its exports were withdrawn, and the report must say so."""
+    nothing = records_in_files == 0 and row["doses_total"].item() == 0 and not row["doses_reported"].fill_null(0).item()
+    code = row["province_code"].item()
+    had_data = (
+        table_exists(conn, "province_progress")
+        and conn.execute("SELECT count(*) FROM province_progress WHERE province_code = ?", [code]).fetchall()[0][0]
+    )
+    return nothing and not had_data
 
 
 # --- the report ----------------------------------------------------------------------------------------------
@@ -170,7 +186,13 @@ def progress_history(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     (verified + corrected) and the share of the backlog settled by review decisions (NULL when there is none)."""
     if not table_exists(conn, "province_progress"):
         return pl.DataFrame()
-    history = read_frame(conn, f"SELECT * FROM province_progress WHERE {HAS_DATA_SQL} ORDER BY province_code, as_of")
+    # a province's all-zero points stay (its last one may say its exports were withdrawn); provinces that never had
+    # data do not appear at all
+    history = read_frame(
+        conn,
+        f"""SELECT * FROM province_progress WHERE province_code IN
+              (SELECT province_code FROM province_progress WHERE {HAS_DATA_SQL}) ORDER BY province_code, as_of""",
+    )
     if "decided_by_review" not in history.columns:  # databases written before the column existed
         history = history.with_columns(decided_by_review=pl.lit(0, pl.Int64))
     return _derived(
@@ -200,8 +222,9 @@ def _local(utc: pl.Expr) -> pl.Expr:
 
 
 def latest(history: pl.DataFrame) -> pl.DataFrame:
-    """The newest point of each province."""
-    return history.sort("as_of").group_by("province_code", maintain_order=True).last().sort("province_code")
+    """The newest point of each province whose newest point has data (see LATEST_PROGRESS_SQL)."""
+    newest = history.sort("as_of").group_by("province_code", maintain_order=True).last().sort("province_code")
+    return newest.filter((pl.col("doses_total") > 0) | (pl.col("doses_reported").fill_null(0) > 0))
 
 
 def national_total(now: pl.DataFrame) -> pl.DataFrame:
@@ -413,7 +436,7 @@ def write_report(conn: duckdb.DuckDBPyConnection, out_dir: Path) -> tuple[Path, 
     """progress.png and progress.html (self-contained) under out_dir."""
     history = progress_history(conn)
     if history.is_empty():
-        raise ValueError("province_progress holds no province with data: run `vax-cleaning run` first")
+        raise NoProgressError("province_progress holds no province with data: run `vax-cleaning run` first")
     out_dir.mkdir(parents=True, exist_ok=True)
     png = progress_chart_png(history)
     (out_dir / "progress.png").write_bytes(png)

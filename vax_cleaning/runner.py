@@ -376,6 +376,11 @@ def _publish(outcome: RunOutcome, progress: Progress, target: str | None) -> Non
     if not Path(outcome.duckdb_path).exists() or outcome.registry_failed:
         return
     target = target or settings.read_copy_path(outcome.duckdb_path)
+    copy, written = Path(target), [Path(outcome.duckdb_path), Path(outcome.duckdb_path + ".wal")]
+    changed = max([path.stat().st_mtime for path in written if path.exists()] + [outcome.started.timestamp()])
+    if copy.exists() and copy.stat().st_mtime >= changed:
+        outcome.read_copy = target  # passport_ready published it at the end of the national run: not twice
+        return
     progress("read-only copy", "start", "")
     started = time.monotonic()
     try:
@@ -495,8 +500,15 @@ def failure_reason(result: dg.ExecuteInProcessResult) -> str:
 
 SUMMARY_COLUMNS = ("doses_total", *values(MatchStatus), "rejected", "decided_by_review", "doses_reported")
 """The per-province summary: the latest province_progress point (the same numbers the UI and report show)."""
-SUMMARY_HEADERS = {"doses_total": "total", "decided_by_review": "by_review", "doses_reported": "reported"}
-"""Short headers where the column name does not fit the table's cells."""
+
+
+def _summary_counts(counts: dict) -> str:
+    """`Số mũi đã tải lên 443 · Đã xác thực 396 · …`: the province's latest point under the report's Vietnamese
+    headers, counts written as officers read them (49.128)."""
+    from vax_cleaning.report import TABLE_HEADERS
+
+    shown = [(TABLE_HEADERS[c], counts.get(c)) for c in SUMMARY_COLUMNS]
+    return " · ".join(f"{label} {'–' if n is None else f'{n:,}'.replace(',', '.')}" for label, n in shown)
 
 
 def summary_table(outcome: RunOutcome) -> str:
@@ -513,14 +525,10 @@ def summary_table(outcome: RunOutcome) -> str:
     if outcome.nothing_to_clean:
         lines.append(f"nothing to clean: {outcome.nothing_to_clean}")
     latest, unreadable = _latest_progress(outcome.duckdb_path)
-    if outcome.provinces:
-        lines.append(
-            f"{'province':<28}" + "".join(f"{SUMMARY_HEADERS.get(n, n):>11}" for n in SUMMARY_COLUMNS) + "  run"
-        )
     for code in outcome.provinces:
-        counts = latest.get(code, {})
-        cells = "".join(f"{'' if counts.get(c) is None else counts[c]:>11}" for c in SUMMARY_COLUMNS)
-        lines.append(f"{_province_label(code):<28}{cells}  {_state(outcome, code)}")
+        lines.append(f"{_province_label(code)}: {_state(outcome, code)}")
+        if code in latest:
+            lines.append(f"    {_summary_counts(latest[code])}")
     if unreadable:
         lines.append(f"(counts not shown: {unreadable})")
     lines.append(f"national rollup: {_state(outcome, 'national')}")

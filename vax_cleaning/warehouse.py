@@ -212,9 +212,15 @@ def publish_read_copy(conn: duckdb.DuckDBPyConnection, database: str, target: st
     conn.execute("CHECKPOINT")
     destination = Path(target)
     partial = destination.with_name(destination.name + ".tmp")
+    partial.unlink(missing_ok=True)  # a copy a kill interrupted
     try:
-        shutil.copyfile(database, partial)
-        shutil.copymode(database, partial)  # it holds personal data: no wider access than the database itself
+        # created 0600 before a byte is copied (it holds personal data), then given the database's own mode
+        with (
+            open(database, "rb") as source,
+            os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as sink,
+        ):
+            shutil.copyfileobj(source, sink, length=16 * 1024 * 1024)
+        shutil.copymode(database, partial)
         os.replace(partial, destination)
     except BaseException:
         partial.unlink(missing_ok=True)

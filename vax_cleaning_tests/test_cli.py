@@ -148,7 +148,9 @@ def test_a_successful_run_shows_progress_timings_and_where_everything_is(capsys,
     assert any("province 1/1 79 Thành phố Hồ Chí Minh: ok (" in line for line in lines)
     assert "registry: ok (" in out and "national rollup: ok (" in out
     row = next(line for line in lines if line.startswith("79 Thành phố Hồ Chí Minh"))
-    assert row.rstrip().endswith(" s)") and " ok (" in row
+    assert row.rstrip().endswith(" s)") and ": ok (" in row
+    counts = lines[lines.index(row) + 1]  # the latest progress point, under the report's Vietnamese headers
+    assert counts.startswith("    Số mũi đã tải lên ") and "Đã xác thực " in counts and "Cần xác minh " in counts
     assert f"database:       {tmp_path / 'vax.duckdb'}" in lines
     assert f"read-only copy: {tmp_path / 'vax.read.duckdb'} (for dashboards, export-review and report)" in lines
     assert f"reports:        {tmp_path / 'vax_reports'}" in lines
@@ -237,6 +239,21 @@ def test_export_review_and_report_read_the_published_copy(capsys, monkeypatch, t
     assert f"1 review workbook(s) in {tmp_path / 'review'}" in out
     assert main(["report"]) == 0  # default --out: the database's own reports folder
     assert (cleaned.parent / "vax_reports" / "progress.html").is_file()
+    assert "may be behind" not in capsys.readouterr().err
+
+
+def test_a_copy_older_than_the_database_is_read_with_a_warning(capsys, monkeypatch, cleaned):
+    import os
+
+    monkeypatch.setenv("VAX_DUCKDB_PATH", str(cleaned))
+    monkeypatch.delenv("VAX_DUCKDB_READ_PATH", raising=False)
+    copy = cleaned.with_name("vax.read.duckdb")
+    os.utime(copy, (copy.stat().st_mtime - 3600, copy.stat().st_mtime - 3600))  # published before a later run
+    try:
+        assert main(["report"]) == 0
+        assert "these results may be behind" in capsys.readouterr().err
+    finally:
+        os.utime(copy, (cleaned.stat().st_mtime + 1, cleaned.stat().st_mtime + 1))
 
 
 def test_reading_commands_fall_back_to_the_database_and_say_so(capsys, monkeypatch, tmp_path, cleaned):
@@ -299,13 +316,14 @@ def test_an_unexpected_error_is_one_line_with_the_traceback_kept_in_a_file(capsy
     import vax_cleaning.runner
 
     def broken(*_args, **_kwargs):
-        raise RuntimeError("simulated bug\nsecond line")
+        raise RuntimeError("could not convert 'Nguyễn Văn Hùng'\nsecond line")  # a message quoting a cell
 
     monkeypatch.setattr(vax_cleaning.runner, "run_until_signalled", broken)
     assert main(["run"]) == 1
     err = capsys.readouterr().err
     assert err.strip().splitlines() == [err.strip()] and err.startswith(
-        "vax-cleaning run: unexpected error RuntimeError: simulated bug (details in "
+        "vax-cleaning run: unexpected error RuntimeError at test_cli.py:"
     )
+    assert "Hùng" not in err  # the message stays in the file: it may hold personal data
     details = Path(err.split("(details in ", 1)[1].split(";", 1)[0])
     assert details.parent == tmp_path and "Traceback" in details.read_text()

@@ -12,7 +12,14 @@ import polars as pl
 import pytest
 
 from vax_cleaning.reference import province_names
-from vax_cleaning.report import latest, progress_chart_png, progress_history, progress_markdown, write_report
+from vax_cleaning.report import (
+    NoProgressError,
+    latest,
+    progress_chart_png,
+    progress_history,
+    progress_markdown,
+    write_report,
+)
 from vax_cleaning.vocabulary import Handler, MatchStatus, Rule
 
 FIRST_RUN = datetime(2026, 11, 30, 12, 5)  # UTC as stored: 19:05 in Vietnam
@@ -136,5 +143,19 @@ def test_the_ui_markdown_has_the_summary_the_chart_and_the_total_first():
 
 def test_a_report_with_no_province_with_data_says_so(tmp_path: Path):
     conn = warehouse_with([point(code, FIRST_RUN, 0, 0, 0, 0) for code in province_names()])
-    with pytest.raises(ValueError, match="no province with data"):
+    with pytest.raises(NoProgressError, match="no province with data"):
         write_report(conn, tmp_path)
+
+
+def test_a_province_whose_exports_were_withdrawn_drops_out_instead_of_showing_old_counts():
+    from vax_cleaning.report import LATEST_PROGRESS_SQL
+
+    conn = warehouse_with(
+        [
+            point("79", FIRST_RUN, 40_000, 5_000, 1_500, 700),
+            point("79", FIRST_RUN + timedelta(hours=1), 0, 0, 0, 0),  # its exports were moved away
+            point("01", FIRST_RUN, 9_000, 500, 250, 50),
+        ]
+    )
+    assert [row[0] for row in conn.execute(f"SELECT province_code FROM ({LATEST_PROGRESS_SQL})").fetchall()] == ["01"]
+    assert latest(progress_history(conn))["province_code"].to_list() == ["01"]

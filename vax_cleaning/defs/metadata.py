@@ -13,7 +13,23 @@ from enum import StrEnum
 import dagster as dg
 import polars as pl
 
-from vax_cleaning.vocabulary import CorrectionAction, Decision, Evidence, MatchStatus, Rule
+from vax_cleaning.vocabulary import (
+    PERSON_STATUSES,
+    CorrectionAction,
+    DecidedBy,
+    Decision,
+    Evidence,
+    MatchStatus,
+    Outcome,
+    Rule,
+)
+
+
+def _listed(words) -> str:
+    """`a, b or c`: vocabulary words rendered from their enums, never spelled again here."""
+    words = [str(word) for word in words]
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else "".join(words)
+
 
 _RECORD = {
     "source_file": "File the record came from: path relative to exports/, '/' separators, NFC (79/2022-06-01_site3.csv); "
@@ -115,12 +131,11 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "review_file": "Decision file, relative to reviews/ (file#sheet when the workbook has several sheets)",
         "review_row": "1-based data row within its sheet",
         **_RECORD,
-        "decision": "link (Đúng người), not_in_registry (Chưa có trong CSDL dân cư), not_this_person (Không phải "
-        "người này); NULL when the written value was none of these",
+        "decision": _listed(f"{d} ({d.label})" for d in Decision) + "; NULL when the written value was none of these",
         "person_id": "The 12-digit registry person the decision names",
         "reviewer": "Who decided (unit or officer)",
         "decided_on": "Date of the decision",
-        "outcome": "applied, superseded, conflict, stale or rejected",
+        "outcome": _listed(Outcome),
         "reason": "Why the decision was not applied",
         "reason_code": "Stable code of the reason; NULL when applied",
         "province_code": "The reviews/<PP>/ folder the file came from",
@@ -128,10 +143,10 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "matched_records": {
         **_RECORD,
         "province_code": "The export's province",
-        "match_status": "verified, corrected, review, unmatched or duplicate (contract section 3)",
-        "person_id": "Registry person the dose is linked to; set for verified, corrected and duplicate",
+        "match_status": _listed(MatchStatus) + " (contract section 3)",
+        "person_id": "Registry person the dose is linked to; set for " + _listed(PERSON_STATUSES),
         "match_score": "Confidence in [0, 1] of the link or best candidate; NULL when there is no candidate",
-        "decided_by": "machine, or review where an applied review decision set the status",
+        "decided_by": f"{DecidedBy.MACHINE}, or {DecidedBy.REVIEW} where an applied review decision set the status",
         "name_level": "How the name compares with the registry person's (exact ... different; linkage/compare.py)",
         "dob_level": "How the birth date compares (exact, year only agrees, day/month swapped, ...)",
         "gender_level": "How the gender compares (agree, disagree)",
@@ -156,7 +171,8 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "current_value": "As in the export (dates as yyyy-mm-dd, or yyyy)",
         "corrected_value": "From the registry snapshot",
         "rule": "Code of the correction rule that proposed it (vocabulary.CorrectionRule)",
-        "action": "auto (applied), confirmed (applied after people linked the record) or review (proposed)",
+        "action": f"{CorrectionAction.AUTO} (applied), {CorrectionAction.CONFIRMED} (applied after people linked the "
+        f"record) or {CorrectionAction.REVIEW} (proposed)",
         "province_code": "The export's province",
     },
     "province_progress": {

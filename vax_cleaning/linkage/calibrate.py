@@ -118,13 +118,14 @@ def estimate_u(
     rng = np.random.default_rng(seed)
     left, right = rng.integers(0, people.height, pairs), rng.integers(0, people.height, pairs)
     keep = left != right
-    as_records = people.with_columns(
+    # only the sampled people are copied (the registry may hold 100 M): the left ones written as records
+    as_records = people[left[keep]].with_columns(
         id_number=pl.col("person_id"),
         id_kind=pl.lit("cccd"),
         id_birth_year=pl.lit(None, pl.Int32),
         id_gender=pl.lit(None, pl.String),
     )
-    frame = pl.DataFrame({"_rec": left[keep].astype(np.uint32), "_reg": right[keep].astype(np.uint32)})
+    frame = pl.DataFrame({"_rec": np.arange(keep.sum(), dtype=np.uint32), "_reg": right[keep].astype(np.uint32)})
     compared = compare_pairs(
         gather_pairs(frame, as_records, people), settings.typo_max_edits, settings.typo_min_similarity
     )

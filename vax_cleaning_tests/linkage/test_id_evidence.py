@@ -55,10 +55,14 @@ def test_a_relatives_id_with_another_name_is_never_linked_to_its_owner():
     assert row(result)["person_id"] is None
 
 
-def test_a_namesake_elsewhere_whose_birth_year_matches_the_typo_does_not_block_the_owner():
-    # The written 1941 fits the namesake's year-only date better than Linh's 1950, but she lives elsewhere.
-    result = link(doses(written("Phan Thị Linh", "1941-01-20", LINH_ID)), PEOPLE)
-    assert row(result)["rule"] != "ID_CONFLICT"
+def test_a_namesake_elsewhere_born_on_the_very_date_written_does_not_outweigh_her_cccd_and_commune():
+    # The site typed 20/01/1941 for Linh (1950); another Phan Thị Linh, in another commune, was born 20/01/1941.
+    namesake = person(cccd(1941, "Nữ", 838), "Phan Thị Linh", "1941-01-20", "Nữ", address="Xã Tân Phú, Huyện Củ Chi")
+    result = link(doses(written("Phan Thị Linh", "1941-01-20", LINH_ID)), registry(LINH, namesake))
+    assert (row(result)["match_status"], row(result)["person_id"]) == ("corrected", LINH_ID)
+    # Without the address written the namesake's exact birth date is the stronger claim: people decide.
+    result = link(doses(written("Phan Thị Linh", "1941-01-20", LINH_ID, address=None)), registry(LINH, namesake))
+    assert (row(result)["match_status"], row(result)["rule"]) == ("review", "ID_CONFLICT")
 
 
 def test_a_son_named_after_his_father_using_the_fathers_id_is_not_linked_to_the_father():

@@ -42,6 +42,14 @@ def landed_fingerprint(landing: LandingFolder, code: str) -> str:
     return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+"""A run that has not ended yet."""
+
 ACTIVE_STATUSES = [
     status
     for status in dg.DagsterRunStatus
@@ -56,13 +64,16 @@ def registry_wait_reason(instance: dg.DagsterInstance) -> str | None:
     Waiting for the whole load_registry run, not only its first step, means the re-match that follows a load
     (`rematch_after_registry`) and this sensor see the same finished load: they never both schedule a province.
     """
+    loading = instance.get_run_records(dg.RunsFilter(job_name=registry_job.name, statuses=IN_FLIGHT), limit=1)
+    if loading:  # a new snapshot is being loaded: the re-match after it will schedule every province
+        return f"waiting for the registry load (run {loading[0].dagster_run.run_id[:8]}) to finish"
     event = instance.get_latest_materialization_event(dg.AssetKey("registry_features"))
     if event is None:
         return "waiting for the first registry load (sensor new_registry_snapshot, job load_registry)"
     run = instance.get_run_by_id(event.run_id) if event.run_id else None
-    if run is not None and run.status != dg.DagsterRunStatus.SUCCESS:
+    if run is not None and not run.is_finished:
         return f"waiting for the registry load (run {event.run_id[:8]}) to finish"
-    return None
+    return None  # a load that failed after writing the features leaves them in force: provinces go on
 
 
 def province_already_requested(

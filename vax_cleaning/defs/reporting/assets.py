@@ -73,7 +73,7 @@ def province_progress(
         reported, tally_problems = read_tallies(landing.reported_dir).for_province(code)
     with duckdb.get_connection() as conn:
         row, records_in_files = province_progress_row(conn, code, reported)
-        empty = is_empty_province(row, records_in_files)
+        empty = is_empty_province(conn, row, records_in_files)
         appended = False if empty else append_if_changed(conn, row)
     if empty:
         context.log.info(f"no exports for {code} {province_names()[code]}: no progress point recorded")
