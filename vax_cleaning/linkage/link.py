@@ -149,8 +149,11 @@ def _decide_chunk(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Decisions (with the chosen pair's levels and score) and correction rows for the records `rec_ids`."""
     decisions = decide(scored, rec_ids, truncated, settings)
-    if baseline is not None and baseline != settings:
-        decisions = never_bolder(decisions, decide(weigh(scored, baseline), rec_ids, truncated, baseline))
+    if baseline is not None and baseline != settings:  # only what the calibrated weights link needs a second look
+        linked = decisions.filter(pl.col("status") == LINKED).select("_rec")
+        again = scored.join(linked, on="_rec", how="semi")
+        cautious = decide(weigh(again, baseline), rec_ids.join(linked, on="_rec", how="semi"), truncated, baseline)
+        decisions = never_bolder(decisions, cautious)
     if reviews is not None:
         decisions = honour_reviews(decisions, reviews.per_record)
     chosen = decisions.filter(pl.col("chosen_reg").is_not_null()).join(
