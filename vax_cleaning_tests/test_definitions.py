@@ -45,7 +45,7 @@ def test_asset_keys_jobs_schedules_and_sensors_snapshot():
         "registry_rejected_rows", "registry_snapshot", "rejected_rows", "review_decisions",
     ]  # fmt: skip
     jobs = {job.name for job in defs.resolve_all_job_defs()} - {"__ASSET_JOB"}
-    assert jobs == {"load_registry", "clean_province", "national_rollup"}
+    assert jobs == {"load_registry", "clean_province", "clean_provinces", "national_rollup"}
     assert [schedule.name for schedule in defs.schedules] == ["nightly_provinces"]
     assert sorted(sensor.name for sensor in defs.sensors) == [
         "national_results", "new_export_files", "new_registry_snapshot", "rematch_after_registry",
