@@ -76,7 +76,10 @@ class Calibration:
 
 def calibrate(doses: pl.DataFrame, registry: pl.DataFrame, settings: LinkageSettings) -> Calibration:
     """Fit m by EM on a sample of this batch's candidate pairs and u on random registry pairs; bounded weights."""
-    people = as_registry_features(registry)
+    if {"name_key", "name_share"} <= set(registry.columns):  # stored features: index them, copy nothing
+        people = registry.with_columns(_reg=pl.int_range(pl.len(), dtype=pl.UInt32))
+    else:
+        people = as_registry_features(registry)
     levels = _sample_levels(doses, people, settings)
     if levels.height < MIN_PAIRS or people.height < MIN_PEOPLE:
         return Calibration(settings, {}, levels.height, None)
@@ -101,7 +104,10 @@ def _sample_levels(doses: pl.DataFrame, people: pl.DataFrame, settings: LinkageS
     if doses.is_empty():
         return pl.DataFrame(schema={column: pl.Int8 for column in CALIBRATED})
     order = pl.struct("source_file", "source_row").hash(seed=7)  # the same sample on every rerun of the batch
-    sample = doses.with_columns(_order=order).sort("_order").head(SAMPLE_RECORDS).drop("_order")
+    # ~2x the sample by hash range first (no sort of millions of rows), then the lowest hashes of those
+    bound = (2**64 - 1) * min(1.0, 2 * SAMPLE_RECORDS / doses.height)
+    candidates = doses.with_columns(_order=order).filter(pl.col("_order") <= bound)
+    sample = candidates.sort("_order").head(SAMPLE_RECORDS).drop("_order")
     records = record_features(sample)
     index = build_block_index(people, settings.max_block_size, wanted=record_block_keys(records))
     pairs = pl.concat([exact_id_pairs(records, people), blocked_pairs(records, index).pairs.select("_rec", "_reg")])
