@@ -127,14 +127,14 @@ NATIONAL_PROGRESS_VIEW = f"""
             deps=["province_progress"],
             group_name="reporting",
             automation_condition=NATIONAL_REFRESH,
-            description="View: the latest province_progress point of every province.",
+            description="View: the latest province_progress point of every province whose latest point has data.",
         ),
         dg.AssetSpec(
             "national_progress",
             deps=["latest_province_progress"],
             group_name="reporting",
             automation_condition=NATIONAL_REFRESH,
-            description="View: the national sum of the latest point of every province.",
+            description="View: the national sum of latest_province_progress.",
         ),
         dg.AssetSpec(
             "progress_report",
