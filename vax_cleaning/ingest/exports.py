@@ -341,8 +341,9 @@ def classify_records(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Type every record, then split: a record is rejected for the first contract reason that applies."""
     missing = [c for c in EXPORT_COLUMNS if c not in raw.columns]
-    typed = (
-        raw.frame.rename({"row_number": "source_row"})
+    typed = (  # lazy: the parsers share sub-expressions (an ID's digits, a date's groups) computed once
+        raw.frame.lazy()
+        .rename({"row_number": "source_row"})
         .with_columns([pl.lit(None, pl.String).alias(c) for c in missing])
         .with_columns(
             source_file=pl.lit(source_file),
@@ -351,20 +352,33 @@ def classify_records(
             parsed_dose_number=fields.dose_number(pl.col("dose_number")),
             alias_key=alias_key(pl.col("vaccine")),
         )
-        .join(vaccine_aliases(), on="alias_key", how="left")
+        .join(vaccine_aliases().lazy(), on="alias_key", how="left", maintain_order="left")
         .with_columns(_rejection(missing, today))
+        .collect()
+    )
+    parsed = (
+        typed.lazy()
+        .filter(pl.col("reason_code").is_null())
+        .rename({"date_of_birth": "date_of_birth_raw", "id_number": "id_raw"})
+        .pipe(fields.with_birth_date, "date_of_birth_raw", today.year)
+        .pipe(fields.with_id, "id_raw")
     )
     rejected = typed.filter(pl.col("reason_code").is_not_null()).select(list(REJECTED_SCHEMA))
-    accepted = typed.filter(pl.col("reason_code").is_null()).select(
+    accepted = parsed.select(
         "source_file",
         "source_row",
         "province_code",
         "full_name",
-        *fields.birth_date_columns(pl.col("date_of_birth"), today.year),
-        *fields.id_columns(pl.col("id_number")),
-        date_of_birth_raw="date_of_birth",
+        "date_of_birth",
+        "birth_year",
+        "birth_month",
+        "birth_day",
+        "id_number",
+        "id_kind",
+        "id_issue",
+        "date_of_birth_raw",
+        "id_raw",
         gender=fields.gender(pl.col("gender")),
-        id_raw="id_number",
         phone="phone",
         address="address",
         vaccine_code="vaccine_code",
@@ -374,7 +388,7 @@ def classify_records(
         lot_number="lot_number",
         facility="facility",
     )
-    return accepted.select(list(ACCEPTED_SCHEMA)).cast(ACCEPTED_SCHEMA), rejected.sort("source_row").cast(
+    return accepted.select(list(ACCEPTED_SCHEMA)).collect().cast(ACCEPTED_SCHEMA), rejected.sort("source_row").cast(
         REJECTED_SCHEMA
     )
 

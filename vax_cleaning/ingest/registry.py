@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from vax_cleaning.ingest.fields import birth_date_columns
+from vax_cleaning.ingest.fields import with_birth_date
 from vax_cleaning.ingest.files import UnreadableFileError, decode
 from vax_cleaning.linkage.normalize import cccd_birth_year, cccd_gender
 
@@ -225,10 +225,15 @@ def load_registry(registry_dir: Path, configured: str | None = None) -> Registry
     )
     checked = raw.with_columns(reason=reason)
     people = (
-        checked.filter(pl.col("reason").is_null())
+        checked.lazy()
+        .filter(pl.col("reason").is_null())
+        .pipe(with_birth_date, "date_of_birth", snapshot_date.year)
         .select(
             "person_id",
-            *birth_date_columns(pl.col("date_of_birth"), snapshot_date.year),
+            "date_of_birth",
+            "birth_year",
+            "birth_month",
+            "birth_day",
             old_id=pl.when(pl.col("old_id").str.contains(r"^\d{9}$")).then(pl.col("old_id")),
             full_name="full_name",
             gender="gender",
@@ -237,6 +242,7 @@ def load_registry(registry_dir: Path, configured: str | None = None) -> Registry
             snapshot_date=pl.lit(snapshot_date),
         )
         .with_columns(id_layout_agreement())
+        .collect()
     )
     rejected = checked.filter(pl.col("reason").is_not_null()).select(
         "person_id", "reason", snapshot_date=pl.lit(snapshot_date)

@@ -61,9 +61,23 @@ def _both(*parts: pl.Expr) -> dict[str, tuple[pl.Expr, ...]]:
     return {"record_parts": parts, "registry_parts": parts}
 
 
+ID_COLUMNS = ("id_number", "person_id", "old_id")
+"""ID columns the window rules mask: each is read as an integer once per side (`_with_id_integers`), not per window."""
+
+
+def _as_integer(column: str) -> str:
+    return f"_{column}_integer"
+
+
+def _with_id_integers(features: pl.DataFrame) -> pl.LazyFrame:
+    """The ID columns as integers, computed once for all ~20 window rules (the other columns are not copied)."""
+    present = [column for column in ID_COLUMNS if column in features.columns]
+    return features.with_columns(pl.col(c).cast(pl.Int64, strict=False).alias(_as_integer(c)) for c in present).lazy()
+
+
 def _masked(column: str, start: int, end: int, width: int) -> pl.Expr:
     """The fixed-width ID with digits [start, end) removed, as an integer (no string building: ~30 keys per person)."""
-    value = pl.col(column).cast(pl.Int64, strict=False)
+    value = pl.col(_as_integer(column))
     return value // 10 ** (width - start) * 10 ** (width - end) + value % 10 ** (width - end)
 
 
@@ -120,15 +134,18 @@ def _keys(
     keep = pl.all_horizontal([pl.col(f"k{i}").is_not_null() for i in range(len(parts))])
     if extra is not None:
         keep = keep & extra.fill_null(False)
+    if len(parts) == 1:  # one integer part (an ID window): the rule goes into the seed, no struct to hash
+        block_hash = pl.col("k0").hash(seed=HASH_SEED + rule.rule_id)
+    else:
+        rule_id = pl.lit(rule.rule_id, pl.UInt8).alias("rule")
+        block_hash = pl.struct(rule_id, *[pl.col(f"k{i}") for i in range(len(parts))]).hash(seed=HASH_SEED)
     return (
         features.with_columns(named)
         .filter(keep)
         .select(
             index,
             pl.lit(rule.rule_id, pl.UInt8).alias("rule"),
-            pl.struct(pl.lit(rule.rule_id, pl.UInt8).alias("rule"), *[pl.col(f"k{i}") for i in range(len(parts))])
-            .hash(seed=HASH_SEED)
-            .alias("block_hash"),
+            block_hash.alias("block_hash"),
             pl.lit(rule.id_window).alias("id_window"),
         )
     )
@@ -151,7 +168,7 @@ def build_block_index(people: pl.DataFrame, max_block_size: int, wanted: pl.Data
     index then holds a few million rows instead of ~30 per registry person. Each rule is
     filtered by its own records' keys: one small hash set per rule, not one set of all keys.
     """
-    lazy = people.lazy()
+    lazy = _with_id_integers(people)
     kept, oversized = [], []
     for rule in BLOCKING_RULES:
         keys = _keys(lazy, "_reg", rule, rule.registry_parts, rule.registry_filter).select("block_hash", "_reg")
@@ -166,7 +183,7 @@ def build_block_index(people: pl.DataFrame, max_block_size: int, wanted: pl.Data
 
 def record_block_keys(records: pl.DataFrame) -> pl.DataFrame:
     """(_rec, rule, block_hash, id_window) for every rule a record takes part in."""
-    lazy = records.lazy()
+    lazy = _with_id_integers(records)
     keys = [_keys(lazy, "_rec", rule, rule.record_parts, rule.record_filter) for rule in BLOCKING_RULES]
     return pl.concat(keys).collect()
 

@@ -57,14 +57,14 @@ def _decision_key(cell: pl.Expr) -> pl.Expr:
 
 def parse_decision_rows(rows: pl.DataFrame) -> pl.DataFrame:
     """Raw decision rows (ingest.reviews) -> typed columns, keeping what was written for the reasons."""
-    person = fields.id_columns(pl.col("person_id"))
+    person = fields.with_id(rows.select("person_id"), "person_id")
     return rows.with_columns(
         decision_raw=pl.col("decision"),
         decision=_decision_key(pl.col("decision")),
         source_file=pl.col("source_file").str.normalize("NFC").str.replace_all("\\", "/", literal=True),
         source_row=pl.col("source_row").str.extract(r"^(\d{1,9})(?:\.0+)?$", 1).cast(pl.Int32),
         person_written=pl.col("person_id").is_not_null(),
-        person_id=pl.when(person[1] == "cccd").then(person[0]),
+        person_id=pl.when(person["id_kind"] == "cccd").then(person["id_number"]),
         decided_on=fields.calendar_date(pl.col("decided_on")),
         decided_on_written=pl.col("decided_on").is_not_null(),
     )

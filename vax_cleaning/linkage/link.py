@@ -29,7 +29,7 @@ from vax_cleaning.linkage.classify import (
 from vax_cleaning.linkage.compare import LEVEL_COLUMNS, AddressLevel, IdLevel, id_embedded_level, level_labels
 from vax_cleaning.linkage.decisions import ReviewInstructions, honour_reviews, review_instructions
 from vax_cleaning.linkage.duplicates import DOSE_KEY, find_duplicates
-from vax_cleaning.linkage.normalize import as_registry_features, record_features
+from vax_cleaning.linkage.normalize import as_registry_features, record_features, record_ids
 from vax_cleaning.linkage.settings import DEFAULT_SETTINGS, LinkageSettings
 from vax_cleaning.linkage.siblings import sibling_keys, vouch
 from vax_cleaning.vocabulary import (
@@ -225,10 +225,10 @@ def link_doses(
         raise ValueError("doses has repeated (source_file, source_row)")
     held = _records_with_reviews(doses, reviews)
     siblings = sibling_keys(doses)
-    decided, fixes, embedded, rest = _settle_slices(doses, people, settings, held)
+    decided, fixes, embedded, rest, owners = _settle_slices(doses, people, settings, held)
     doses = doses.select(_KEPT_DOSE_COLUMNS)  # names, IDs and birth dates are no longer needed
     if rest.height:
-        search_decided, search_fixes = _search_all(rest, people, settings, reviews, baseline)
+        search_decided, search_fixes = _search_all(rest, owners, people, settings, reviews, baseline)
         decided.append(search_decided)
         fixes.append(search_fixes)
     del people, rest  # millions of persons: freed before the duplicate search
@@ -271,16 +271,18 @@ def _records_with_reviews(doses: pl.DataFrame, reviews: pl.DataFrame | None) -> 
 
 def _settle_slices(
     doses: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings, held: pl.Series
-) -> tuple[list[pl.DataFrame], list[pl.DataFrame], pl.Series, pl.DataFrame]:
+) -> tuple[list[pl.DataFrame], list[pl.DataFrame], pl.Series, pl.DataFrame, pl.DataFrame]:
     """Phase 1, slice by slice: for most records the ID settles it (owner found, name and full DOB agree).
 
-    Returns decisions, correction rows, every record's id_embedded_level, and the features of the
-    unsettled records (batch-wide `_rec`): only those outlive their slice.
+    Returns decisions, correction rows, every record's id_embedded_level, the features of the
+    unsettled records (batch-wide `_rec`): only those outlive their slice, and the batch's ID owners.
     """
     decided, fixes, embedded, unsettled = [], [], [], []
+    owners = batch_id_owners(doses, people)  # one join over the registry, not one per slice
     for offset, dose_slice in _chunks(doses, settings.chunk_size):
         records = record_features(dose_slice)
-        settled = _settle_by_id(records, exact_id_pairs(records, people), records, people, settings)
+        slice_owners = owners.filter(pl.col("_rec").is_between(offset, offset + dose_slice.height - 1))
+        settled = _settle_by_id(records, _shifted(slice_owners, -offset), records, people, settings)
         settled = settled.filter(~(pl.col("_rec") + offset).is_in(held.implode()))
         slice_decided, slice_fixes = _decide_chunk(
             settled, settled.select("_rec"), pl.DataFrame(schema={"_rec": pl.UInt32}), records, people, settings
@@ -289,7 +291,13 @@ def _settle_slices(
         fixes.append(_shifted(slice_fixes, offset))
         embedded.append(records.select(id_embedded_level()).to_series())
         unsettled.append(_shifted(records.join(settled.select("_rec"), on="_rec", how="anti"), offset))
-    return decided, fixes, pl.concat(embedded), pl.concat(unsettled)
+    return decided, fixes, pl.concat(embedded), pl.concat(unsettled), owners
+
+
+def batch_id_owners(doses: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
+    """(_rec, _reg) of every record whose CCCD is a person_id or whose CMND is an old_id (batch positions)."""
+    ids = doses.lazy().select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_rec"), **record_ids()).collect()
+    return exact_id_pairs(ids, people)
 
 
 def _shifted(frame: pl.DataFrame, offset: int) -> pl.DataFrame:
@@ -299,16 +307,18 @@ def _shifted(frame: pl.DataFrame, offset: int) -> pl.DataFrame:
 
 def _search_all(
     rest: pl.DataFrame,
+    owners: pl.DataFrame,
     people: pl.DataFrame,
     settings: LinkageSettings,
     reviews: pl.DataFrame | None,
     baseline: LinkageSettings | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Phase 2 for the records the ID did not settle (`rest`): candidate search against an index of only their blocks."""
+    """Phase 2 for the records the ID did not settle (`rest`, with the batch's ID `owners`): candidate search against an
+    index of only their blocks."""
     positions = rest["_rec"]
     records = rest.with_columns(_rec=pl.int_range(pl.len(), dtype=pl.UInt32))  # pair gathers index by position
     instructions = review_instructions(reviews, records, people)
-    id_pairs = exact_id_pairs(records, people)
+    id_pairs = owners.join(rest.select("_rec", _new=records["_rec"]), on="_rec").select(_rec="_new", _reg="_reg")
     index = build_block_index(people, settings.max_block_size, wanted=record_block_keys(records))
     name_counts = namesakes(records, people)
     decided, fixes = [], []

@@ -182,8 +182,7 @@ def record_features(doses: pl.DataFrame) -> pl.DataFrame:
             "address": pl.String,
         },
     )
-    id_number = _blank_to_null(pl.col("id_number").cast(pl.String).str.strip_chars())
-    kind = id_kind(id_number)
+    id_number, kind = _written_id()
     base = doses.lazy().select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("_rec"),
         "source_file",
@@ -193,8 +192,7 @@ def record_features(doses: pl.DataFrame) -> pl.DataFrame:
         *date_parts(),
         pl.coalesce(pl.col("date_of_birth"), pl.col("date_of_birth_raw")).cast(pl.String).alias("dob_text"),
         _blank_to_null(pl.col("gender").cast(pl.String)).alias("gender"),
-        pl.when(kind.is_not_null()).then(id_number).alias("id_number"),
-        kind.alias("id_kind"),
+        *(expr.alias(name) for name, expr in record_ids().items()),
         pl.col("id_issue").cast(pl.String),
         pl.col("id_raw").cast(pl.String),
         pl.when(kind == "cccd").then(cccd_birth_year(id_number)).alias("id_birth_year"),
@@ -202,6 +200,18 @@ def record_features(doses: pl.DataFrame) -> pl.DataFrame:
         pl.col("address").cast(pl.String),
     )
     return with_address_keys(with_name_features(base)).collect().rechunk()  # contiguous: pair gathers 6x faster
+
+
+def _written_id() -> tuple[pl.Expr, pl.Expr]:
+    """The record's ID as written (trimmed, blank = NULL) and its kind."""
+    id_number = _blank_to_null(pl.col("id_number").cast(pl.String).str.strip_chars())
+    return id_number, id_kind(id_number)
+
+
+def record_ids() -> dict[str, pl.Expr]:
+    """id_number (only when it is a CCCD or CMND) and id_kind: all the exact-ID lookup needs, without the features."""
+    id_number, kind = _written_id()
+    return {"id_number": pl.when(kind.is_not_null()).then(id_number), "id_kind": kind}
 
 
 def registry_features(registry: pl.DataFrame) -> pl.DataFrame:

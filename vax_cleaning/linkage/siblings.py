@@ -40,19 +40,24 @@ VOUCHABLE_RULES = (
 def sibling_keys(doses: pl.DataFrame) -> pl.DataFrame:
     """Per record (`_rec`): a hash of phone digits + name + birth date as written, and whether it has a usable ID."""
     phone = pl.col("phone").cast(pl.String).str.replace_all(r"\D", "") if "phone" in doses.columns else pl.lit(None)
-    phone = pl.when(phone.str.len_chars() >= 9).then(phone)
-    dob = pl.coalesce(pl.col("date_of_birth").cast(pl.String), pl.lit(None, pl.String))
-    name = squeeze_spaces(pl.col("full_name").cast(pl.String).str.to_lowercase())  # cheap: same person, same hand
-    complete = phone.is_not_null() & name.is_not_null() & dob.is_not_null()
-    return doses.select(
+    written = doses.lazy().select(  # each part once (an eager select would redo the regexes per use)
         _rec=pl.int_range(pl.len(), dtype=pl.UInt32),
+        phone=pl.when(phone.str.len_chars() >= 9).then(phone),
+        dob=pl.coalesce(pl.col("date_of_birth").cast(pl.String), pl.lit(None, pl.String)),
+        name=squeeze_spaces(pl.col("full_name").cast(pl.String).str.to_lowercase()),  # cheap: same person, same hand
+        has_id=pl.col("id_number").is_not_null(),
+    )
+    phone, dob, name = pl.col("phone"), pl.col("dob"), pl.col("name")
+    complete = phone.is_not_null() & name.is_not_null() & dob.is_not_null()
+    return written.select(
+        "_rec",
         sibling_key=pl.when(complete).then(pl.concat_str([phone, name, dob], separator="|").hash()),
         phone_dob_key=pl.when(phone.is_not_null() & dob.is_not_null()).then(
             pl.concat_str([phone, dob], separator="|").hash()
         ),
         name_hash=name.hash(),
-        has_id=pl.col("id_number").is_not_null(),
-    )
+        has_id="has_id",
+    ).collect()
 
 
 def vouch(decisions: pl.DataFrame, corrections: pl.DataFrame, keys: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -9,11 +9,13 @@ from vax_cleaning.ingest import fields
 
 
 def parse_birth(cell: str | None) -> dict:
-    return pl.select(*fields.birth_date_columns(pl.lit(cell, pl.String), 2022)).row(0, named=True)
+    written = pl.DataFrame({"cell": [cell]}, schema={"cell": pl.String})
+    return fields.with_birth_date(written, "cell", 2022).drop("cell").row(0, named=True)
 
 
 def parse_id(cell: str | None) -> dict:
-    return pl.select(*fields.id_columns(pl.lit(cell, pl.String))).row(0, named=True)
+    written = pl.DataFrame({"cell": [cell]}, schema={"cell": pl.String})
+    return fields.with_id(written, "cell").select("id_number", "id_kind", "id_issue").row(0, named=True)
 
 
 @pytest.mark.parametrize(
