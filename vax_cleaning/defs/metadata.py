@@ -106,6 +106,7 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "snapshot_date": "The registry/<YYYY-MM-DD>/ folder the row came from",
     },
     "registry_features": {
+        "registry_row": "Position in registry_snapshot's row order: province runs fetch the people they can reach by it",
         "person_id": "As in registry_snapshot",
         "old_id": "As in registry_snapshot (trimmed, blank -> NULL)",
         "province_code": "As in registry_snapshot",

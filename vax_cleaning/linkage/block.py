@@ -54,6 +54,33 @@ class BlockingRule:
     """Extra condition for a registry person to emit this key."""
     id_window: bool = False
     """True for the near-miss ID rules: their pairs are kept only if the IDs are one edit apart."""
+    window: IdWindow | None = None
+    """For the ID window rules: which digits of which columns are masked (reach.py fetches by the same windows)."""
+
+
+@dataclass(frozen=True)
+class IdWindow:
+    """Digits [start, end) of a `width`-digit ID masked, on the record's `record_column` and the registry's
+    `registry_column`."""
+
+    record_column: str
+    registry_column: str
+    start: int
+    end: int
+    width: int
+
+    def masked(self, column: str) -> pl.Expr:
+        """The ID without the window's digits, as an integer (no string building: ~30 keys per person)."""
+        value = pl.col(_as_integer(column))
+        return value // self.high_divisor * self.low_modulus + value % self.low_modulus
+
+    @property
+    def high_divisor(self) -> int:
+        return 10 ** (self.width - self.start)
+
+    @property
+    def low_modulus(self) -> int:
+        return 10 ** (self.width - self.end)
 
 
 def _both(*parts: pl.Expr) -> dict[str, tuple[pl.Expr, ...]]:
@@ -62,23 +89,30 @@ def _both(*parts: pl.Expr) -> dict[str, tuple[pl.Expr, ...]]:
 
 
 ID_COLUMNS = ("id_number", "person_id", "old_id")
-"""ID columns the window rules mask: each is read as an integer once per side (`_with_id_integers`), not per window."""
+"""ID columns the window rules mask: each is read as an integer once per side (`with_id_integers`), not per window."""
 
 
 def _as_integer(column: str) -> str:
     return f"_{column}_integer"
 
 
-def _with_id_integers(features: pl.DataFrame) -> pl.LazyFrame:
+def with_id_integers(features: pl.DataFrame) -> pl.LazyFrame:
     """The ID columns as integers, computed once for all ~20 window rules (the other columns are not copied)."""
     present = [column for column in ID_COLUMNS if column in features.columns]
     return features.with_columns(pl.col(c).cast(pl.Int64, strict=False).alias(_as_integer(c)) for c in present).lazy()
 
 
-def _masked(column: str, start: int, end: int, width: int) -> pl.Expr:
-    """The fixed-width ID with digits [start, end) removed, as an integer (no string building: ~30 keys per person)."""
-    value = pl.col(_as_integer(column))
-    return value // 10 ** (width - start) * 10 ** (width - end) + value % 10 ** (width - end)
+def _window_rule(rule_id: int, window: IdWindow, kind: str) -> BlockingRule:
+    """A near-miss ID rule: the record's ID of `kind` and the registry's ID, both without the window's digits."""
+    return BlockingRule(
+        f"{kind}_window_{window.start}_{window.end}",
+        rule_id,
+        record_parts=(window.masked(window.record_column),),
+        registry_parts=(window.masked(window.registry_column),),
+        record_filter=pl.col("id_kind") == kind,
+        id_window=True,
+        window=window,
+    )
 
 
 _NAME = pl.col("name_key")
@@ -102,25 +136,11 @@ BLOCKING_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("name_year_partial_record", 7, **_both(_NAME, _YEAR), record_filter=_PARTIAL_DOB),
     BlockingRule("name_year_partial_registry", 8, **_both(_NAME, _YEAR), registry_filter=_MONTH.is_null()),
     *(
-        BlockingRule(
-            f"cccd_window_{start}_{end}",
-            20 + i,
-            record_parts=(_masked("id_number", start, end, 12),),
-            registry_parts=(_masked("person_id", start, end, 12),),
-            record_filter=pl.col("id_kind") == "cccd",
-            id_window=True,
-        )
+        _window_rule(20 + i, IdWindow("id_number", "person_id", start, end, 12), "cccd")
         for i, (start, end) in enumerate(CCCD_WINDOWS)
     ),
     *(
-        BlockingRule(
-            f"cmnd_window_{start}_{end}",
-            40 + i,
-            record_parts=(_masked("id_number", start, end, 9),),
-            registry_parts=(_masked("old_id", start, end, 9),),
-            record_filter=pl.col("id_kind") == "cmnd",
-            id_window=True,
-        )
+        _window_rule(40 + i, IdWindow("id_number", "old_id", start, end, 9), "cmnd")
         for i, (start, end) in enumerate(CMND_WINDOWS)
     ),
 )
@@ -168,7 +188,7 @@ def build_block_index(people: pl.DataFrame, max_block_size: int, wanted: pl.Data
     index then holds a few million rows instead of ~30 per registry person. Each rule is
     filtered by its own records' keys: one small hash set per rule, not one set of all keys.
     """
-    lazy = _with_id_integers(people)
+    lazy = with_id_integers(people)
     kept, oversized = [], []
     for rule in BLOCKING_RULES:
         keys = _keys(lazy, "_reg", rule, rule.registry_parts, rule.registry_filter).select("block_hash", "_reg")
@@ -183,7 +203,7 @@ def build_block_index(people: pl.DataFrame, max_block_size: int, wanted: pl.Data
 
 def record_block_keys(records: pl.DataFrame) -> pl.DataFrame:
     """(_rec, rule, block_hash, id_window) for every rule a record takes part in."""
-    lazy = _with_id_integers(records)
+    lazy = with_id_integers(records)
     keys = [_keys(lazy, "_rec", rule, rule.record_parts, rule.record_filter) for rule in BLOCKING_RULES]
     return pl.concat(keys).collect()
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +53,21 @@ EM_ITERATIONS = 30
 
 
 @dataclass(frozen=True)
+class RegistryRows:
+    """The whole registry, row by position: u needs random pairs of all of it, while a province run holds only the
+    people its records can reach (reach.py)."""
+
+    size: int
+    at: Callable[[np.ndarray], pl.DataFrame]
+    """Registry features of the given (sorted, distinct) positions, in that order."""
+
+    @classmethod
+    def of(cls, people: pl.DataFrame) -> RegistryRows:
+        """A registry held whole in memory."""
+        return cls(people.height, lambda positions: people[positions])
+
+
+@dataclass(frozen=True)
 class Calibration:
     """The settings a run links with, and what EM found (for the materialization's metadata)."""
 
@@ -76,16 +92,22 @@ class Calibration:
         return {"calibrated": "yes", "pairs": self.pairs, "match_share": round(self.match_share or 0.0, 4), **rows}
 
 
-def calibrate(doses: pl.DataFrame, registry: pl.DataFrame, settings: LinkageSettings) -> Calibration:
-    """Fit m by EM on a sample of this batch's candidate pairs and u on random registry pairs; bounded weights."""
+def calibrate(
+    doses: pl.DataFrame, registry: pl.DataFrame, settings: LinkageSettings, whole: RegistryRows | None = None
+) -> Calibration:
+    """Fit m by EM on a sample of this batch's candidate pairs and u on random registry pairs; bounded weights.
+
+    `registry`: the people the batch can reach (or the whole registry); `whole`: the whole registry, when
+    `registry` is not all of it."""
     if {"name_key", "name_share"} <= set(registry.columns):  # stored features: index them, copy nothing
         people = registry.with_columns(_reg=pl.int_range(pl.len(), dtype=pl.UInt32))
     else:
         people = as_registry_features(registry)
+    whole = RegistryRows.of(people) if whole is None else whole
     levels = _sample_levels(doses, people, settings)
-    if levels.height < MIN_PAIRS or people.height < MIN_PEOPLE:
+    if levels.height < MIN_PAIRS or whole.size < MIN_PEOPLE:
         return Calibration(settings, {}, levels.height, None)
-    u = estimate_u(people, settings)
+    u = estimate_u(whole, settings)
     m, match_share = fit_m(levels, u, settings)
     fitted, replaced = {}, {}
     for column, (field, enum) in CALIBRATED.items():
@@ -120,20 +142,26 @@ def _sample_levels(doses: pl.DataFrame, people: pl.DataFrame, settings: LinkageS
 
 
 def estimate_u(
-    people: pl.DataFrame, settings: LinkageSettings, pairs: int = U_PAIRS, seed: int = 0
+    whole: RegistryRows | pl.DataFrame, settings: LinkageSettings, pairs: int = U_PAIRS, seed: int = 0
 ) -> dict[str, dict[int, float]]:
     """P(level | two different people) from random registry pairs, each person written as a record would be."""
+    whole = RegistryRows.of(whole) if isinstance(whole, pl.DataFrame) else whole
     rng = np.random.default_rng(seed)
-    left, right = rng.integers(0, people.height, pairs), rng.integers(0, people.height, pairs)
+    left, right = rng.integers(0, whole.size, pairs), rng.integers(0, whole.size, pairs)
     keep = left != right
-    # only the sampled people are copied (the registry may hold 100 M): the left ones written as records
-    as_records = people[left[keep]].with_columns(
+    left, right = left[keep], right[keep]
+    # only the sampled people are fetched (the registry may hold 100 M): the left ones written as records
+    positions = np.unique(np.concatenate([left, right]))
+    people = whole.at(positions).with_columns(_reg=pl.int_range(pl.len(), dtype=pl.UInt32))
+    as_records = people[np.searchsorted(positions, left)].with_columns(
         id_number=pl.col("person_id"),
         id_kind=pl.lit("cccd"),
         id_birth_year=pl.lit(None, pl.Int32),
         id_gender=pl.lit(None, pl.String),
     )
-    frame = pl.DataFrame({"_rec": np.arange(keep.sum(), dtype=np.uint32), "_reg": right[keep].astype(np.uint32)})
+    frame = pl.DataFrame(
+        {"_rec": np.arange(len(left), dtype=np.uint32), "_reg": np.searchsorted(positions, right).astype(np.uint32)}
+    )
     compared = compare_pairs(
         gather_pairs(frame, as_records, people), settings.typo_max_edits, settings.typo_min_similarity
     )

@@ -1,8 +1,11 @@
 """Linkage stage: registry features once per snapshot, matched records and correction sets per province,
 passport readiness nationally."""
 
+from collections.abc import Callable
+
 import dagster as dg
 import duckdb
+import numpy as np
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
@@ -12,10 +15,11 @@ from vax_cleaning.defs.metadata import action_counts, column_lineage, counts_by,
 from vax_cleaning.defs.policies import NATIONAL_REFRESH, terminal_errors, warehouse_asset, warehouse_multi_asset
 from vax_cleaning.linkage import link_doses
 from vax_cleaning.linkage import passport_ready as eligibility
-from vax_cleaning.linkage.calibrate import calibrate
+from vax_cleaning.linkage.calibrate import RegistryRows, calibrate
 from vax_cleaning.linkage.decisions import linkage_instructions
 from vax_cleaning.linkage.link import DOSE_COLUMNS, OPTIONAL_DOSE_COLUMNS, OtherLinkedLookup
 from vax_cleaning.linkage.normalize import registry_features as normalized_registry
+from vax_cleaning.linkage.reach import reachable_people
 from vax_cleaning.partitions import partition_key, province_code, province_partitions
 from vax_cleaning.report import refresh_progress
 from vax_cleaning.vocabulary import (
@@ -115,7 +119,7 @@ def registry_features(context: dg.AssetExecutionContext, duckdb: DuckDBResource)
         with terminal_errors(warehouse.MissingTableError):
             warehouse.require_table(conn, "registry_snapshot", "registry_snapshot (job load_registry)")
         people = warehouse.read_frame(conn, "SELECT * FROM registry_snapshot")
-        features = normalized_registry(people).drop("_reg")
+        features = normalized_registry(people).rename({"_reg": "registry_row"})  # province runs fetch by it
         del people
         warehouse.replace_table(conn, "registry_features", features)
     context.log.info(f"registry_features: {features.height} people normalized")
@@ -154,21 +158,26 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
             warehouse.require_table(
                 conn, "registry_features", "registry_snapshot and registry_features (job load_registry)"
             )
+            _require_registry_row(conn)
         snapshot_date = conn.execute("SELECT max(snapshot_date) FROM registry_snapshot").fetchall()[0][0]
-        inputs = {
-            "doses": warehouse.read_frame(
-                conn, f"SELECT {DOSE_SELECT} FROM raw_dose_exports WHERE province_code = ?", [code]
-            ),
-            "registry": warehouse.read_frame(
-                conn, "SELECT * FROM registry_features"
-            ),  # in registry_snapshot's row order
-        }
+        doses = warehouse.read_frame(
+            conn, f"SELECT {DOSE_SELECT} FROM raw_dose_exports WHERE province_code = ?", [code]
+        )
         reviews = _review_instructions(conn, code)
+        # only the registry people these records can reach (linkage/reach.py), in registry_snapshot's row order
+        inputs = {
+            "doses": doses,
+            "registry": reachable_people(conn, doses, None if reviews is None else reviews["person_id"]),
+        }
+        registry_size = conn.execute("SELECT count(*) FROM registry_features").fetchall()[0][0]
+        del doses
+    context.log.info(f"province {code}: {inputs['registry'].height} of {registry_size} registry people reachable")
     # millions of rows each, handed over (popped) so that link_doses can free what it no longer needs;
     # the warehouse stays unlocked while the linkage runs
     with terminal_errors(ValueError):  # an operator's setting out of range: the message names it
         settings = config.settings()
-    calibration = calibrate(inputs["doses"], inputs["registry"], settings)  # EM on this batch
+    whole = RegistryRows(registry_size, _registry_rows_at(duckdb))  # u comes from the whole registry
+    calibration = calibrate(inputs["doses"], inputs["registry"], settings, whole)  # EM on this batch
     result = link_doses(
         inputs.pop("doses"),
         inputs.pop("registry"),
@@ -223,6 +232,31 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
         },
     )
     yield from checks
+
+
+def _require_registry_row(conn: duckdb.DuckDBPyConnection) -> None:
+    """registry_features written before province runs fetched by position lacks registry_row: say what rebuilds it."""
+    columns = {row[0] for row in conn.execute("DESCRIBE registry_features").fetchall()}
+    if "registry_row" not in columns:
+        raise warehouse.MissingTableError(
+            "registry_features predates this version (no registry_row column): materialize registry_features "
+            "(job load_registry), then rerun"
+        )
+
+
+def _registry_rows_at(duckdb: DuckDBResource) -> Callable[[np.ndarray], pl.DataFrame]:
+    """registry_features rows at given positions (registry_row), fetched by DuckDB: a sample, never the whole."""
+
+    def rows_at(positions: np.ndarray) -> pl.DataFrame:
+        with duckdb.get_connection() as conn:
+            wanted = pl.DataFrame({"registry_row": positions.astype(np.uint32)})
+            with warehouse.registered(conn, "_positions", wanted):
+                return warehouse.read_frame(
+                    conn,
+                    "SELECT * FROM registry_features SEMI JOIN _positions USING (registry_row) ORDER BY registry_row",
+                )
+
+    return rows_at
 
 
 def _review_instructions(conn: duckdb.DuckDBPyConnection, code: str) -> pl.DataFrame | None:

@@ -1,0 +1,89 @@
+"""A province run fetches only the registry people its records can reach, and links exactly as with all of them."""
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from vax_cleaning.generate import generate_landing_folder
+from vax_cleaning.ingest.exports import ingest_province
+from vax_cleaning.ingest.registry import load_registry
+from vax_cleaning.linkage import link_doses
+from vax_cleaning.linkage.calibrate import RegistryRows, calibrate
+from vax_cleaning.linkage.normalize import registry_features
+from vax_cleaning.linkage.reach import reachable_people
+from vax_cleaning.linkage.settings import DEFAULT_SETTINGS
+from vax_cleaning_tests.linkage.stories import cccd, dose, doses, person, registry
+
+HUNG = cccd(1985, "Nam", 123456)
+
+
+def warehouse_of(people: pl.DataFrame) -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse holding registry_features as registry_features materializes it."""
+    conn = duckdb.connect()
+    features = registry_features(people).rename({"_reg": "registry_row"})
+    conn.register("_features", features)
+    conn.execute("CREATE TABLE registry_features AS SELECT * FROM _features")
+    return conn
+
+
+def reached(people: pl.DataFrame, batch: pl.DataFrame, person_ids: list[str] | None = None) -> set[str]:
+    """person_ids of the registry people fetched for the batch."""
+    named = None if person_ids is None else pl.Series("person_id", person_ids, pl.String)
+    return set(reachable_people(warehouse_of(people), batch, named)["person_id"])
+
+
+def test_every_blocking_rule_reaches_its_people_and_nobody_else():
+    people = registry(
+        person(HUNG, "Trần Thị Lan", "1960-01-01", "Nữ"),  # owns the ID written on the record
+        person(cccd(1990, "Nam", 1), "Nguyễn Văn Hùng", "1990-07-07", "Nam"),  # same name, other birth date
+        person(cccd(1985, "Nam", 2), "Lê Quốc Hùng", "1985-03-04", "Nam"),  # same birth date and given name
+        person(cccd(1985, "Nam", 3), "Nguyễn Văn Hải", "1985-03-04", "Nam"),  # same birth date, family and middle
+        person(cccd(1985, "Nam", 123466), "Phạm Minh Tú", "1970-02-02", "Nam"),  # the ID with one digit typed wrong
+        person(cccd(1975, "Nữ", 4), "Võ Thị Mai", "1975-05-05", "Nữ", old_id="212345679"),  # CMND one digit off
+        person(cccd(1980, "Nữ", 5), "Đỗ Thị Hoa", "1980-08-08", "Nữ"),  # named by a reviewer's link
+        person(cccd(1999, "Nữ", 6), "Bùi Thị Xuân", "1999-09-09", "Nữ"),  # nothing in common: not fetched
+    )
+    batch = doses(
+        dose("Nguyễn Văn Hùng", "1985-03-04", "Nam", HUNG),
+        dose("Hoàng Văn Nam", "1950-01-01", "Nam", "212345678"),
+    )
+    fetched = reached(people, batch, [cccd(1980, "Nữ", 5)])
+    assert fetched == set(people["person_id"]) - {cccd(1999, "Nữ", 6)}
+
+
+def test_people_come_in_registry_order_whatever_reached_them():
+    people = registry(
+        person(cccd(1990, "Nam", 1), "Nguyễn Văn Hùng", "1990-07-07", "Nam"),
+        person(HUNG, "Trần Thị Lan", "1960-01-01", "Nữ"),
+        person(cccd(1985, "Nam", 2), "Nguyễn Văn Hùng", "1985-03-04", "Nam"),
+    )
+    fetched = reachable_people(warehouse_of(people), doses(dose("Nguyễn Văn Hùng", "1985-03-04", "Nam", HUNG)))
+    assert fetched["registry_row"].to_list() == [0, 1, 2]  # ties between candidates break the same way
+
+
+@pytest.fixture(scope="module")
+def generated_province(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Doses of one generated province (field error mix) and the whole registry snapshot."""
+    landing: Path = tmp_path_factory.mktemp("reach")
+    generate_landing_folder(landing, persons=12_000, provinces=["79", "01"], seed=3, mix="field")
+    people = load_registry(landing / "registry").people
+    batch = ingest_province(landing / "exports", "79", date(2022, 6, 20)).accepted
+    return batch, people
+
+
+def test_linking_with_the_reachable_people_equals_linking_with_the_whole_registry(generated_province):
+    batch, people = generated_province
+    conn = warehouse_of(people)
+    whole = conn.sql("SELECT * FROM registry_features ORDER BY registry_row").pl()
+    subset = reachable_people(conn, batch)
+    assert subset.height < whole.height
+    with_all = calibrate(batch, whole, DEFAULT_SETTINGS)
+    with_subset = calibrate(batch, subset, DEFAULT_SETTINGS, RegistryRows.of(whole))
+    assert with_subset.settings == with_all.settings and with_all.fitted  # u from the whole registry either way
+    expected = link_doses(batch, whole, with_all.settings, baseline=DEFAULT_SETTINGS)
+    got = link_doses(batch, subset, with_subset.settings, baseline=DEFAULT_SETTINGS)
+    assert got.matched.equals(expected.matched)
+    assert got.corrections.sort(pl.all()).equals(expected.corrections.sort(pl.all()))
