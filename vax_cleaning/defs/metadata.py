@@ -267,10 +267,10 @@ def decision_counts(frame: pl.DataFrame) -> dg.MarkdownMetadataValue:
     )
 
 
-def table_metadata(frame: pl.DataFrame, table: str) -> dict[str, object]:
-    """The standard trio every materialization reports."""
+def table_metadata(frame: pl.DataFrame, table: str, rows: int | None = None) -> dict[str, object]:
+    """The standard trio every materialization reports (`rows`: when `frame` holds only the table's columns)."""
     return {
-        "dagster/row_count": frame.height,
+        "dagster/row_count": frame.height if rows is None else rows,
         "dagster/column_schema": column_schema(frame, table),
         "dagster/table_name": table,
     }

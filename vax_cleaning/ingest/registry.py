@@ -11,16 +11,20 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from vax_cleaning.ingest.fields import with_birth_date
 from vax_cleaning.ingest.files import UnreadableFileError, decode
 from vax_cleaning.linkage.normalize import cccd_birth_year, cccd_gender
+from vax_cleaning.warehouse import read_frame, registered
 
 _SNAPSHOT_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -210,25 +214,70 @@ def _csv_error(name: str, error: Exception, text: Callable[[], str]) -> Registry
     return RegistryError(f"{name}: a row has more fields than the header ({width}): {REGISTRY_FIX}")
 
 
-def load_registry(registry_dir: Path, configured: str | None = None) -> RegistrySnapshot:
-    """Load and validate the snapshot in force; invalid or duplicated person_ids are set aside, not guessed."""
-    snapshot_date = choose_snapshot(registry_dir, configured)
-    paths = _data_files(registry_dir / snapshot_date.isoformat())
-    raw = pl.concat([_read_file(p) for p in paths]).with_columns(
+BATCH_ROWS = 2_000_000
+"""Registry rows typed at a time: a national snapshot (~100 M people) is loaded in bounded memory."""
+
+STAGED = "_registry_staged"
+"""Warehouse table a snapshot is typed into, batch by batch, before it replaces registry_snapshot in one swap."""
+
+PEOPLE_COLUMNS = (
+    "person_id", "date_of_birth", "birth_year", "birth_month", "birth_day", "old_id", "full_name", "gender",
+    "province_code", "address", "snapshot_date", "id_birth_year_agrees", "id_gender_agrees",
+)  # fmt: skip
+"""registry_snapshot's columns, in order."""
+
+DUPLICATED = "person_id appears more than once in the snapshot"
+
+
+@dataclass(frozen=True)
+class StagedSnapshot:
+    """A snapshot typed into STAGED: its date, files and counts, ready to be swapped in (`swap_in_sql`)."""
+
+    snapshot_date: date
+    files: tuple[str, ...]
+    people: int
+    rejected: int
+
+
+def _raw_batches(path: Path) -> Iterator[pl.DataFrame]:
+    """The file's contract columns as text, BATCH_ROWS at a time (Parquet streamed; a CSV file read, then sliced)."""
+    name = landed_name(path)
+    if path.suffix.lower() != ".parquet":
+        frame = _read_file(path)
+        yield from (frame.slice(offset, BATCH_ROWS) for offset in range(0, frame.height, BATCH_ROWS))
+        return
+    if path.stat().st_size == 0:
+        raise RegistryError(f"{name} is empty (0 bytes): {REGISTRY_FIX}")
+    try:
+        parquet = pq.ParquetFile(path)
+        missing = [c for c in REGISTRY_COLUMNS if c not in parquet.schema_arrow.names]
+        if missing:
+            raise RegistryError(
+                f"{name} lacks columns {missing} (its columns: {parquet.schema_arrow.names}): {REGISTRY_FIX}"
+            )
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=list(REGISTRY_COLUMNS)):
+            frame = pl.from_arrow(batch)
+            yield frame.cast({c: pl.String for c in frame.columns}).select(REGISTRY_COLUMNS)
+    except (pa.ArrowException, pl.exceptions.PolarsError, OSError) as error:
+        # the error's type only: a parser's message may quote a cell, and cells are names and IDs
+        raise RegistryError(f"{name} cannot be read ({type(error).__name__}): {REGISTRY_FIX}") from error
+
+
+def _typed(raw: pl.DataFrame, snapshot_date: date, first_row: int) -> pl.DataFrame:
+    """One batch: NFC and trimmed, typed, with its load order and the reason a malformed person_id is set aside."""
+    clean = raw.lazy().with_columns(
         [pl.col(c).str.strip_chars().str.normalize("NFC").replace("", None) for c in REGISTRY_COLUMNS]
     )
-    reason = (
-        pl.when(~pl.col("person_id").str.contains(r"^\d{12}$").fill_null(False))
-        .then(pl.lit("person_id is not 12 digits"))
-        .when(pl.col("person_id").is_duplicated())
-        .then(pl.lit("person_id appears more than once in the snapshot"))
-    )
-    checked = raw.with_columns(reason=reason)
-    people = (
-        checked.lazy()
-        .filter(pl.col("reason").is_null())
+    malformed = ~pl.col("person_id").str.contains(r"^\d{12}$").fill_null(False)
+    return (
+        clean.with_columns(
+            load_row=pl.int_range(first_row, first_row + raw.height, dtype=pl.Int64),
+            reason=pl.when(malformed).then(pl.lit("person_id is not 12 digits")),
+        )
         .pipe(with_birth_date, "date_of_birth", snapshot_date.year)
         .select(
+            "load_row",
+            "reason",
             "person_id",
             "date_of_birth",
             "birth_year",
@@ -244,25 +293,64 @@ def load_registry(registry_dir: Path, configured: str | None = None) -> Registry
         .with_columns(id_layout_agreement())
         .collect()
     )
-    rejected = checked.filter(pl.col("reason").is_not_null()).select(
-        "person_id", "reason", snapshot_date=pl.lit(snapshot_date)
-    )
-    if people.height == 0:
-        files = ", ".join(landed_name(p) for p in paths)
+
+
+def stage_snapshot(
+    conn: duckdb.DuckDBPyConnection, registry_dir: Path, configured: str | None = None
+) -> StagedSnapshot:
+    """Type the snapshot in force into STAGED batch by batch (bounded memory); invalid person_ids get a reason."""
+    snapshot_date = choose_snapshot(registry_dir, configured)
+    paths = _data_files(registry_dir / snapshot_date.isoformat())
+    conn.execute(f"DROP TABLE IF EXISTS {STAGED}")
+    rows = 0
+    for path in paths:
+        for raw in _raw_batches(path):
+            typed = _typed(raw, snapshot_date, rows)
+            rows += raw.height
+            with registered(conn, "_batch", typed):
+                conn.execute(f"CREATE TABLE IF NOT EXISTS {STAGED} AS SELECT * FROM _batch LIMIT 0")
+                conn.execute(f"INSERT INTO {STAGED} SELECT * FROM _batch")
+    if not rows:
+        raise RegistryError(f"registry snapshot {snapshot_date} holds nobody ({_named(paths)}: 0 rows): {REGISTRY_FIX}")
+    # a person_id on two rows is set aside on both: which one is right cannot be told
+    conn.execute(f"""
+        UPDATE {STAGED} SET reason = '{DUPLICATED}' WHERE reason IS NULL AND person_id IN (
+            SELECT person_id FROM {STAGED} WHERE reason IS NULL GROUP BY person_id HAVING count(*) > 1)""")
+    people, rejected = conn.execute(
+        f"SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL) FROM {STAGED}"
+    ).fetchall()[0]
+    if people == 0:
         raise RegistryError(
-            f"registry snapshot {snapshot_date} holds nobody ({files}: {raw.height} rows, {rejected.height} set aside "
+            f"registry snapshot {snapshot_date} holds nobody ({_named(paths)}: {rows} rows, {rejected} set aside "
             f"for their person_id): {REGISTRY_FIX}"
         )
-    return RegistrySnapshot(
-        people=people, rejected=rejected, snapshot_date=snapshot_date, files=tuple(p.name for p in paths)
-    )
+    return StagedSnapshot(snapshot_date, tuple(p.name for p in paths), people, rejected)
 
 
-def refuse_shrunken(snapshot: RegistrySnapshot, loaded_people: int, loaded_date: date | None) -> None:
+def _named(paths: list[Path]) -> str:
+    return ", ".join(landed_name(p) for p in paths)
+
+
+SNAPSHOT_SQL = f"SELECT {', '.join(PEOPLE_COLUMNS)} FROM {STAGED} WHERE reason IS NULL ORDER BY load_row"
+"""The staged snapshot's people, in file order (registry_features and every province run index people by it)."""
+REJECTED_SQL = f"SELECT person_id, reason, snapshot_date FROM {STAGED} WHERE reason IS NOT NULL ORDER BY load_row"
+"""Its rows set aside, with the reason."""
+
+
+def load_registry(registry_dir: Path, configured: str | None = None) -> RegistrySnapshot:
+    """Load and validate the snapshot in force in memory (tests, small registries): `stage_snapshot` in a DuckDB of
+    its own; invalid or duplicated person_ids are set aside, not guessed."""
+    with duckdb.connect() as conn:
+        staged = stage_snapshot(conn, registry_dir, configured)
+        people, rejected = read_frame(conn, SNAPSHOT_SQL), read_frame(conn, REJECTED_SQL)
+    return RegistrySnapshot(people=people, rejected=rejected, snapshot_date=staged.snapshot_date, files=staged.files)
+
+
+def refuse_shrunken(snapshot: StagedSnapshot, loaded_people: int, loaded_date: date | None) -> None:
     """A snapshot with fewer than MIN_SHARE_OF_LOADED of the people of the snapshot in force is refused (terminal)."""
-    if loaded_people and snapshot.people.height < MIN_SHARE_OF_LOADED * loaded_people:
+    if loaded_people and snapshot.people < MIN_SHARE_OF_LOADED * loaded_people:
         raise RegistryError(
-            f"registry snapshot {snapshot.snapshot_date} ({', '.join(snapshot.files)}) has {snapshot.people.height:,} "
+            f"registry snapshot {snapshot.snapshot_date} ({', '.join(snapshot.files)}) has {snapshot.people:,} "
             f"people, fewer than {MIN_SHARE_OF_LOADED:.0%} of the {loaded_people:,} of the snapshot in force "
             f"({loaded_date}), which stays in force: {REGISTRY_FIX} (pinning {snapshot.snapshot_date} loads it anyway)"
         )

@@ -216,6 +216,12 @@ def record_ids() -> dict[str, pl.Expr]:
 
 def registry_features(registry: pl.DataFrame) -> pl.DataFrame:
     """Registry persons in comparable form, indexed by `_reg` (row position in `registry`)."""
+    return with_name_share(person_features(registry)).rechunk()  # contiguous: pair gathers 6x faster
+
+
+def person_features(registry: pl.DataFrame) -> pl.DataFrame:
+    """`registry_features` but the name's share of the registry: each person's own, so a registry can be
+    normalized in batches (the share is then counted over all of them)."""
     registry = _with_defaults(registry, {"old_id": pl.String, "province_code": pl.String, "address": pl.String})
     base = registry.lazy().select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("_reg"),
@@ -229,8 +235,7 @@ def registry_features(registry: pl.DataFrame) -> pl.DataFrame:
         pl.col("date_of_birth").cast(pl.String).alias("dob_text"),
         _blank_to_null(pl.col("gender").cast(pl.String)).alias("gender"),
     )
-    features = with_address_keys(with_name_features(base)).collect()
-    return with_name_share(features).rechunk()  # contiguous: pair gathers 6x faster
+    return with_address_keys(with_name_features(base)).collect()
 
 
 MIN_PEOPLE_FOR_NAME_SHARE = 10_000

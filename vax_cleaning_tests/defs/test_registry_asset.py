@@ -98,3 +98,34 @@ def test_malformed_registry_folders_are_named_in_a_warning_check_and_ignored(lan
         if m.asset_key.path == ["registry_snapshot"]
     )
     assert any("2022-13-45" in warning for warning in materialization.metadata["warnings"].value)
+
+
+def test_a_registry_loaded_in_small_batches_equals_one_loaded_whole(landing: Path, tmp_path: Path, monkeypatch):
+    # a national snapshot is typed and normalized a few million people at a time: the tables must not show it
+    from vax_cleaning.defs.linkage import assets as linkage_assets
+    from vax_cleaning.ingest import registry
+
+    folder = landing / "registry" / "2022-06-15"
+    folder.mkdir(parents=True)
+    duplicated = "079085000003,,Phạm Văn Năm,1985-07-08,Nam,79,Quận 1"  # its person_id again: both set aside
+    rows = [*PEOPLE, "7908500,,Võ Văn Bảy,1985-07-08,Nam,79,Quận 1", duplicated, PEOPLE[0].replace("0012", "0013")]
+    (folder / "a.csv").write_text("\n".join([COLUMNS, *rows[:4]]) + "\n", encoding="utf-8")
+    (folder / "b.csv").write_text("\n".join([COLUMNS, *rows[4:]]) + "\n", encoding="utf-8")
+    tables = {}
+    for batch in (1_000, 2):
+        monkeypatch.setattr(registry, "BATCH_ROWS", batch)
+        monkeypatch.setattr(linkage_assets, "FEATURE_BATCH_ROWS", batch)
+        database = tmp_path / f"batch{batch}.duckdb"
+        assert load(landing, database, dg.DagsterInstance.ephemeral()).success
+        with duckdb.connect(str(database), read_only=True) as conn:
+            tables[batch] = {
+                name: conn.execute(f"SELECT * FROM {name}").fetchall()
+                for name in ("registry_snapshot", "registry_rejected_rows", "registry_features")
+            }
+    assert tables[2] == tables[1_000]
+    assert [row[1] for row in tables[2]["registry_rejected_rows"]] == [
+        "person_id appears more than once in the snapshot",
+        "person_id is not 12 digits",
+        "person_id appears more than once in the snapshot",
+    ]
+    assert [row[0] for row in tables[2]["registry_features"]] == list(range(4))  # registry_row: file order

@@ -9,8 +9,9 @@ from dagster_duckdb import DuckDBResource
 from vax_cleaning import warehouse
 from vax_cleaning.defs.metadata import counts_by, table_metadata
 from vax_cleaning.defs.policies import terminal_errors, warehouse_multi_asset
+from vax_cleaning.ingest import registry
 from vax_cleaning.ingest.exports import files_outside_province_folders, ingest_province, unknown_province_folders
-from vax_cleaning.ingest.registry import RegistryError, ignored_entries, load_registry, refuse_shrunken
+from vax_cleaning.ingest.registry import RegistryError, ignored_entries
 from vax_cleaning.partitions import province_code, province_partitions
 from vax_cleaning.resources import LandingFolder
 
@@ -255,39 +256,43 @@ def registry_snapshot(context: dg.AssetExecutionContext, landing: LandingFolder,
     ignored = ignored_entries(landing.registry_dir)
     for entry in ignored:
         context.log.warning(f"ignored under registry/: {entry}")
-    with terminal_errors(RegistryError):
-        snapshot = load_registry(landing.registry_dir, landing.registry_date)
-        with duckdb.get_connection() as conn, warehouse.transaction(conn):
-            if not landing.registry_date:  # a pinned snapshot is the operator's choice
-                refuse_shrunken(snapshot, *_loaded_snapshot(conn))
-            warehouse.replace_table(conn, "registry_snapshot", snapshot.people)
-            warehouse.replace_table(conn, "registry_rejected_rows", snapshot.rejected)
-            duplicates, malformed = conn.execute(
-                "SELECT count(*) - count(DISTINCT person_id), count(*) FILTER (WHERE NOT regexp_full_match(person_id, '\\d{12}')) FROM registry_snapshot"
-            ).fetchall()[0]
-    people = snapshot.people
-    year_disagrees = int((~people["id_birth_year_agrees"]).sum() or 0)
-    gender_disagrees = int((~people["id_gender_agrees"]).sum() or 0)
-    disagreement_share = (year_disagrees + gender_disagrees) / max(people.height, 1)
+    with terminal_errors(RegistryError), duckdb.get_connection() as conn:
+        # typed batch by batch into a staging table (bounded memory at ~100 M people), then swapped in at once
+        try:
+            staged = registry.stage_snapshot(conn, landing.registry_dir, landing.registry_date)
+            with warehouse.transaction(conn):
+                if not landing.registry_date:  # a pinned snapshot is the operator's choice
+                    registry.refuse_shrunken(staged, *_loaded_snapshot(conn))
+                conn.execute(f"CREATE OR REPLACE TABLE registry_snapshot AS {registry.SNAPSHOT_SQL}")
+                conn.execute(f"CREATE OR REPLACE TABLE registry_rejected_rows AS {registry.REJECTED_SQL}")
+        finally:
+            conn.execute(f"DROP TABLE IF EXISTS {registry.STAGED}")
+        duplicates, malformed, year_disagrees, gender_disagrees, year_only = conn.execute(_SNAPSHOT_FACTS).fetchall()[0]
+        rejected = warehouse.read_frame(conn, "SELECT reason FROM registry_rejected_rows")
+        described = {
+            table: warehouse.read_frame(conn, f"SELECT * FROM {table} LIMIT 0")
+            for table in ("registry_snapshot", "registry_rejected_rows")
+        }
+    disagreement_share = (year_disagrees + gender_disagrees) / max(staged.people, 1)
     context.log.info(
-        f"registry snapshot {snapshot.snapshot_date}: {people.height} people, {snapshot.rejected.height} rows set aside"
+        f"registry snapshot {staged.snapshot_date}: {staged.people} people, {staged.rejected} rows set aside"
     )
     yield dg.MaterializeResult(
         asset_key="registry_rejected_rows",
         metadata={
-            **table_metadata(snapshot.rejected, "registry_rejected_rows"),
-            "by_reason": counts_by(snapshot.rejected, "reason"),
+            **table_metadata(described["registry_rejected_rows"], "registry_rejected_rows", rows=staged.rejected),
+            "by_reason": counts_by(rejected, "reason"),
         },
     )
     yield dg.MaterializeResult(
         asset_key="registry_snapshot",
         metadata={
-            **table_metadata(people, "registry_snapshot"),
-            "snapshot_date": snapshot.snapshot_date.isoformat(),
-            "snapshot_files": list(snapshot.files),
-            "rows_set_aside": snapshot.rejected.height,
-            "rows_set_aside_by_reason": counts_by(snapshot.rejected, "reason"),
-            "year_only_birth_dates": int(people["birth_month"].is_null().sum()),
+            **table_metadata(described["registry_snapshot"], "registry_snapshot", rows=staged.people),
+            "snapshot_date": staged.snapshot_date.isoformat(),
+            "snapshot_files": list(staged.files),
+            "rows_set_aside": staged.rejected,
+            "rows_set_aside_by_reason": counts_by(rejected, "reason"),
+            "year_only_birth_dates": year_only,
             "warnings": [f"ignored under registry/: {entry}" for entry in ignored],
         },
         check_results=[
@@ -298,9 +303,9 @@ def registry_snapshot(context: dg.AssetExecutionContext, landing: LandingFolder,
             ),
             dg.AssetCheckResult(
                 check_name="registry_rows_valid",
-                passed=snapshot.rejected.height == 0,
+                passed=staged.rejected == 0,
                 severity=dg.AssetCheckSeverity.WARN,
-                metadata={"rows_set_aside": snapshot.rejected.height},
+                metadata={"rows_set_aside": staged.rejected},
             ),
             dg.AssetCheckResult(
                 check_name="id_layout_agrees",
@@ -321,6 +326,16 @@ def registry_snapshot(context: dg.AssetExecutionContext, landing: LandingFolder,
             ),
         ],
     )
+
+
+_SNAPSHOT_FACTS = """
+    SELECT count(*) - count(DISTINCT person_id),
+           count(*) FILTER (WHERE NOT regexp_full_match(person_id, '\\d{12}')),
+           count(*) FILTER (WHERE NOT id_birth_year_agrees),
+           count(*) FILTER (WHERE NOT id_gender_agrees),
+           count(*) FILTER (WHERE birth_month IS NULL)
+    FROM registry_snapshot"""
+"""Duplicated and malformed person_ids (none, once validated), CCCD layout disagreements, year-only birth dates."""
 
 
 def _loaded_snapshot(conn) -> tuple[int, date | None]:
