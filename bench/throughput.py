@@ -1,6 +1,6 @@
 """Throughput of the whole pipeline against DuckDB's bare scan-and-join on the same files.
 
-    .venv/bin/python bench/throughput.py --doses 1000000 [--doses 10000000] [--repeat 3]
+    .venv/bin/python bench/throughput.py --doses 1000000 [--doses 10000000] [--repeat 3] [--registry-persons N]
 
 For each size: generates (or reuses, cached by parameters under bench/.cache/) a landing
 folder with the project's generator -- about doses/2.2 vaccinated people over a few provinces
@@ -34,15 +34,25 @@ DOSES_PER_PERSON = 2.27
 """Measured ratio of dose records to vaccinated persons in generated data."""
 
 
-def landing_for(doses: int, seed: int) -> Path:
-    """Generated once per (size, seed), reused afterwards."""
-    landing = CACHE / f"throughput-{doses}-s{seed}"
+def landing_for(doses: int, seed: int, registry_persons: int | None = None) -> Path:
+    """Generated once per (size, seed, registry size), reused afterwards."""
+    padded = f"-r{registry_persons}" if registry_persons else ""
+    landing = CACHE / f"throughput-{doses}-s{seed}{padded}"
     if not (landing / "ground_truth").exists():
         started = time.perf_counter()
         summary = generate_landing_folder(
-            landing, persons=int(doses / DOSES_PER_PERSON), provinces=PROVINCES, seed=seed, overwrite=True
+            landing,
+            persons=int(doses / DOSES_PER_PERSON),
+            provinces=PROVINCES,
+            seed=seed,
+            overwrite=True,
+            registry_persons=registry_persons,
         )
-        print(f"generated {summary.dose_records:,} records in {time.perf_counter() - started:.1f} s", flush=True)
+        print(
+            f"generated {summary.dose_records:,} records and a registry of {summary.registry_persons:,} people "
+            f"in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
     return landing
 
 
@@ -80,10 +90,9 @@ def run_baseline(landing: Path, workdir: Path) -> float:
     database = workdir / "baseline.duckdb"
     database.unlink(missing_ok=True)
     csvs = [str(p) for p in sorted((landing / "exports").glob("*/*.csv"))]
-    registry = sorted((landing / "registry").glob("*/*"))[-1]
-    reader = (
-        f"read_parquet('{registry}')" if registry.suffix == ".parquet" else f"read_csv('{registry}', all_varchar=true)"
-    )
+    snapshot = sorted(p for p in (landing / "registry").iterdir() if p.is_dir())[-1]  # every file of it (padding too)
+    parquet, csv = sorted(map(str, snapshot.glob("*.parquet"))), sorted(map(str, snapshot.glob("*.csv")))
+    reader = f"read_parquet({parquet!r})" if parquet else f"read_csv({csv!r}, all_varchar=true)"
     started = time.perf_counter()
     with duckdb.connect(str(database)) as conn:
         conn.execute(f"""
@@ -107,11 +116,18 @@ def main() -> int:
     parser.add_argument("--doses", type=int, action="append", help="dose records to generate (repeatable)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument(
+        "--registry-persons",
+        type=int,
+        default=None,
+        metavar="N",
+        help="pad the registry to N people with no dose records (e.g. 100000000: national size)",
+    )
     args = parser.parse_args()
     sizes = args.doses or [1_000_000]
     medians: dict[int, float] = {}
     for doses in sizes:
-        landing = landing_for(doses, args.seed)
+        landing = landing_for(doses, args.seed, args.registry_persons)
         with tempfile.TemporaryDirectory(dir=CACHE) as work:
             runs = [run_pipeline(landing, Path(work)) for _ in range(args.repeat)]
             baselines = [run_baseline(landing, Path(work)) for _ in range(args.repeat)]

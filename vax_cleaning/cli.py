@@ -63,6 +63,14 @@ def main(argv: list[str] | None = None) -> int:
         default="standard",
         help="error model: the standard mix, or the harder field mix (generate/field_mix.py)",
     )
+    generate.add_argument(
+        "--registry-persons",
+        type=int,
+        default=None,
+        metavar="N",
+        help="pad the registry snapshot with people who have no dose records (same realism, unique IDs) until it "
+        "holds N people, e.g. 100000000 for a national registry; written as extra Parquet files, in chunks",
+    )
     review = command("export-review", "write per-province review workbooks (.xlsx) for sites and police")
     review.add_argument("--province", nargs="+", metavar="PP", help="only these provinces (default: all matched)")
     review.add_argument("--out", type=Path, default=Path("review_exports"))
@@ -82,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         return report_command(args.out or Path(settings.reports_dir()))
     if args.command == "export-review":
         return export_review_command(args.province, args.out)
-    return generate_command(args.persons, args.provinces, args.seed, args.out, args.mix)
+    return generate_command(args.persons, args.provinces, args.seed, args.out, args.mix, args.registry_persons)
 
 
 def run_command(provinces: list[str] | None) -> int:
@@ -284,12 +292,21 @@ def report_command(out: Path) -> int:
     return 0
 
 
-def generate_command(persons: int, provinces: list[str], seed: int, out: Path, mix: str = "standard") -> int:
-    """Synthetic landing folder for demos, tests and benchmarks."""
+def generate_command(
+    persons: int,
+    provinces: list[str],
+    seed: int,
+    out: Path,
+    mix: str = "standard",
+    registry_persons: int | None = None,
+) -> int:
+    """Synthetic landing folder for demos, tests and benchmarks (optionally with a national-size registry)."""
     from vax_cleaning.generate import generate_landing_folder
 
     try:
-        summary = generate_landing_folder(out, persons=persons, provinces=provinces, seed=seed, mix=mix)
+        summary = generate_landing_folder(
+            out, persons=persons, provinces=provinces, seed=seed, mix=mix, registry_persons=registry_persons
+        )
     except (ValueError, OSError) as error:
         print(f"vax-cleaning generate: {error}", file=sys.stderr)
         return 2

@@ -30,6 +30,14 @@ def test_throughput_benchmark_runs_and_prints_its_table(tmp_path: Path):
     assert "records/s" in output and "ratio pipeline/baseline" in output and "match_province" in output
 
 
+def test_throughput_benchmark_pads_the_registry(tmp_path: Path):
+    output = run_bench(
+        "throughput.py", "--doses", "4000", "--repeat", "1", "--registry-persons", "20000", cache=tmp_path
+    )
+    assert "a registry of 20,000 people" in output and "records/s" in output
+    assert (tmp_path / "throughput-4000-s5-r20000" / "registry" / "2022-06-15" / "registry-pad-00001.parquet").exists()
+
+
 def test_quality_benchmark_runs_and_prints_its_table(tmp_path: Path):
     output = run_bench("quality.py", "--persons", "1500", "--review-round", cache=tmp_path)
     assert "auto_link_precision" in output and "targets missed" in output

@@ -127,6 +127,8 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "district_key": "Hash of the address's district; NULL without one",
         "name_share": "Share of the registry with this name_key (a rare name agreeing weighs more); NULL for a "
         "small registry",
+        "source_hash": "Hash of the snapshot row the features come from: a next snapshot keeps the features of "
+        "people whose row is unchanged",
     },
     "review_decisions": {
         "review_file": "Decision file, relative to reviews/ (file#sheet when the workbook has several sheets)",

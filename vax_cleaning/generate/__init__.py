@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from collections import Counter
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -31,9 +32,16 @@ from vax_cleaning.generate.field_mix import (
 )
 from vax_cleaning.generate.files import files_frame, plan_files
 from vax_cleaning.generate.garbage import GARBAGE_RATE, make_garbage
-from vax_cleaning.generate.people import PopulationParams, build_population, persons_truth, registry_frame
+from vax_cleaning.generate.people import (
+    PopulationParams,
+    UsedIds,
+    build_population,
+    persons_truth,
+    registry_frame,
+    registry_people,
+)
 from vax_cleaning.generate.records import build_records, order_in_files
-from vax_cleaning.generate.writers import write_export, write_registry
+from vax_cleaning.generate.writers import check_registry_format, write_export, write_registry
 from vax_cleaning.reference import province_names
 
 __all__ = ["IDENTITY_ERROR_RATES", "GenerationSummary", "generate_landing_folder"]
@@ -43,6 +51,13 @@ OUTPUT_FOLDERS = ("exports", "registry", "reported", "ground_truth")
 
 UNREPORTED_SHARE = (0.03, 0.08)
 """Range of the share of doses administered but never uploaded, per province (tallies)."""
+
+PADDING_STAGE = 11
+"""Random stage of the registry padding; each chunk draws from its own child stream of it."""
+
+PADDING_CHUNK = 4_000_000
+"""People generated and written per padding file: bounds memory whatever the registry size (100 M people: 4 GB peak,
+of which 8 bytes per ID number already given, kept to keep them unique)."""
 
 DOSE_TRUTH_SCHEMA: dict[str, pl.DataType] = {
     "source_file": pl.String(),
@@ -106,25 +121,30 @@ def generate_landing_folder(
     garbage_rate: float = GARBAGE_RATE,
     overwrite: bool = False,
     mix: str = "standard",
+    registry_persons: int | None = None,
 ) -> GenerationSummary:
     """Write exports/, registry/<snapshot_date>/, reported/ and ground_truth/ under out_dir.
 
     `mix`: "standard" (the project's original error model) or "field" (generate/field_mix.py: harder).
+    `registry_persons`: pad the registry snapshot with people who have no dose records, written in chunks
+    (registry-pad-00001.parquet, ... beside registry.parquet; .csv with registry_format="csv") until it holds
+    exactly this many people (a national registry: 100 M). None, or not above the population's: no padding.
     """
     out_dir = Path(out_dir)
     codes = check_provinces(provinces)
     if mix not in MIXES:
         raise ValueError(f"unknown mix {mix!r}: use one of {', '.join(MIXES)}")
     field_mix = mix == "field"
+    check_registry_format(registry_format)
     prepare_out_dir(out_dir, overwrite)
     rates = {**(FIELD_RATES if field_mix else IDENTITY_ERROR_RATES), **(error_rates or {})}
     population = {k: v for k, v in FIELD_POPULATION.items() if k != "absent_relative_id_share"} if field_mix else {}
-    people = build_population(
-        stage_rng(seed, 1),
-        persons,
-        codes,
-        snapshot_date,
-        PopulationParams(absent_share=rates["not_in_registry"], **population),
+    params = PopulationParams(absent_share=rates["not_in_registry"], **population)
+    people = build_population(stage_rng(seed, 1), persons, codes, snapshot_date, params)
+    registry_dir = out_dir / "registry" / snapshot_date.isoformat()
+    padding = (registry_persons or 0) - int(people["in_registry"].sum())
+    padded = pad_registry(
+        stage_rng(seed, PADDING_STAGE), people, padding, snapshot_date, params, registry_dir, registry_format
     )
     doses = generate_doses(stage_rng(seed, 2), people, today)
     specs, file_of_dose = plan_files(stage_rng(seed, 3), doses)
@@ -139,10 +159,39 @@ def generate_landing_folder(
     records = assemble(stage_rng(seed, 8), originals, duplicates, garbage, files)
     encodings = write_exports(out_dir / "exports", specs, records)
     registry = registry_frame(people)
-    write_registry(registry, out_dir / "registry" / snapshot_date.isoformat(), registry_format)
+    write_registry(registry, registry_dir, registry_format)
     write_tallies(stage_rng(seed, 9), originals, codes, out_dir / "reported")
     write_ground_truth(records, people, out_dir / "ground_truth")
-    return summarize(people, registry, records, encodings)
+    return summarize(people, registry, records, encodings, padded)
+
+
+def pad_registry(
+    rng: np.random.Generator,
+    people: pl.DataFrame,
+    n: int,
+    snapshot_date: date,
+    params: PopulationParams,
+    folder: Path,
+    fmt: str,
+) -> int:
+    """Write n more registry people with no dose records, one file per chunk, so memory stays bounded; returns n.
+
+    Only the sorted ID numbers given so far are kept (UsedIds), so CCCD and CMND stay unique over the snapshot.
+    """
+    if n <= 0:
+        return 0
+    used = UsedIds.of(people)
+    parts = -(-n // PADDING_CHUNK)
+    chunks = [n // parts + (i < n % parts) for i in range(parts)]  # even sizes, at most PADDING_CHUNK each
+    with ThreadPoolExecutor(max_workers=1) as writer:  # writes a chunk while the next one is drawn
+        writing = None
+        for number, (size, chunk_rng) in enumerate(zip(chunks, rng.spawn(len(chunks)), strict=True), start=1):
+            rows = registry_people(chunk_rng, size, snapshot_date, params, used)
+            if writing is not None:
+                writing.result()  # at most two chunks in memory; a failed write stops here
+            writing = writer.submit(write_registry, rows, folder, fmt, f"registry-pad-{number:05d}")
+        writing.result()
+    return n
 
 
 def field_errors(rng: np.random.Generator, records: pl.DataFrame, rates: Mapping[str, float]) -> pl.DataFrame:
@@ -246,16 +295,16 @@ def write_ground_truth(records: pl.DataFrame, people: pl.DataFrame, folder: Path
 
 
 def summarize(
-    people: pl.DataFrame, registry: pl.DataFrame, records: pl.DataFrame, encodings: list[str]
+    people: pl.DataFrame, registry: pl.DataFrame, records: pl.DataFrame, encodings: list[str], padded: int = 0
 ) -> GenerationSummary:
-    """Counts for the CLI and the benchmark."""
+    """Counts for the CLI and the benchmark; `padded`: registry people beyond the population (no dose records)."""
     originals = records.filter(pl.col("duplicate_of").is_null() & pl.col("expected_rejection").is_null())
     kinds = originals["error_kinds"].explode().drop_nulls().value_counts(sort=True)
     rejected = records["expected_rejection"].drop_nulls().value_counts(sort=True)
     accepted = int(records["expected_rejection"].is_null().sum())
     return GenerationSummary(
         persons=int(people["vaccinated"].sum()),
-        registry_persons=len(registry),
+        registry_persons=len(registry) + padded,
         dose_records=len(records),
         accepted_records=accepted,
         duplicate_records=int(records["duplicate_of"].is_not_null().sum()),

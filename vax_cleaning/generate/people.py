@@ -67,15 +67,14 @@ def draw_addresses(rng: np.random.Generator, home: np.ndarray) -> pl.Series:
     n = len(home)
     city = np.isin(home, list(names.URBAN_PROVINCES))
     urban = rng.random(n) < np.where(city, 0.75, 0.2)
-    commune_kind = np.where(urban, "Phường", "Xã")
-    district_kind = np.where(urban, np.where(city, "Quận", "Thị xã"), "Huyện")
-    communes = np.array(names.COMMUNES, dtype=object)[rng.integers(0, len(names.COMMUNES), n)]
-    districts = np.array(names.DISTRICTS, dtype=object)[rng.integers(0, len(names.DISTRICTS), n)]
-    frame = pl.DataFrame(
-        {"ck": commune_kind, "c": communes, "dk": district_kind, "d": districts},
-        schema={"ck": pl.String, "c": pl.String, "dk": pl.String, "d": pl.String},
-    )
-    return frame.select(address=pl.format("{} {}, {} {}", "ck", "c", "dk", "d"))["address"]
+    communes = pl.Series(names.COMMUNES, dtype=pl.String).gather(rng.integers(0, len(names.COMMUNES), n))
+    districts = pl.Series(names.DISTRICTS, dtype=pl.String).gather(rng.integers(0, len(names.DISTRICTS), n))
+    frame = pl.DataFrame({"urban": urban, "city": city, "c": communes, "d": districts})
+    commune_kind = pl.when("urban").then(pl.lit("Phường")).otherwise(pl.lit("Xã"))
+    district_kind = pl.when(~pl.col("urban")).then(pl.lit("Huyện")).when("city").then(pl.lit("Quận"))
+    return frame.select(
+        address=pl.format("{} {}, {} {}", commune_kind, "c", district_kind.otherwise(pl.lit("Thị xã")), "d")
+    )["address"]
 
 
 def draw_household_sizes(rng: np.random.Generator, n_people: int) -> np.ndarray:
@@ -84,6 +83,35 @@ def draw_household_sizes(rng: np.random.Generator, n_people: int) -> np.ndarray:
     mean = float(np.dot(sizes_, probabilities))
     sizes = np.array(sizes_)[rng.choice(len(sizes_), int(n_people / mean * 1.1) + 10, p=probabilities)]
     return sizes[: int(np.searchsorted(np.cumsum(sizes), n_people)) + 1]
+
+
+def exact_household_sizes(rng: np.random.Generator, n_people: int) -> np.ndarray:
+    """Household sizes adding up to exactly n_people (the last household is cut short), for a registry of given size."""
+    sizes = draw_household_sizes(rng, n_people)
+    while sizes.sum() < n_people:  # practically never: the draw has a 10% margin
+        sizes = np.concatenate([sizes, draw_household_sizes(rng, n_people - int(sizes.sum()))])
+    sizes[-1] -= sizes.sum() - n_people
+    return sizes
+
+
+@dataclass(frozen=True)
+class Households:
+    """Everyone's household, place in it, role, gender and birth date: what every other draw builds on."""
+
+    sizes: np.ndarray
+    household: np.ndarray
+    position: np.ndarray
+    role: np.ndarray
+    male: np.ndarray
+    dob: np.ndarray
+
+
+def household_members(rng: np.random.Generator, sizes: np.ndarray, reference: date) -> Households:
+    """Members of households of the given sizes, with genders and birth dates consistent within each household."""
+    household, position, role = member_layout(sizes)
+    male = draw_genders(rng, role, household)
+    dob = birth_dates(draw_ages(rng, role, household, sizes, male), reference)
+    return Households(sizes, household, position, role, male, dob)
 
 
 def member_layout(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -139,6 +167,21 @@ def birth_dates(age: np.ndarray, reference: date) -> np.ndarray:
     return np.datetime64(reference, "D") - np.round(age * 365.2425).astype("timedelta64[D]")
 
 
+def birth_years(dob: np.ndarray) -> np.ndarray:
+    """Calendar year of datetime64[D] birth dates."""
+    return dob.astype("datetime64[Y]").astype(int) + 1970
+
+
+def year_only_births(rng: np.random.Generator, birth_year: np.ndarray, params: PopulationParams) -> np.ndarray:
+    """Old people whose registry entry holds the birth year alone, as many old paper records did."""
+    return (birth_year < params.year_only_before) & (rng.random(len(birth_year)) < params.year_only_share)
+
+
+def adults(dob: np.ndarray, reference: date) -> np.ndarray:
+    """18 or older on the reference day: only adults were issued the old 9-digit CMND."""
+    return dob <= np.datetime64(reference.replace(year=reference.year - 18), "D")
+
+
 def make_twins(
     rng: np.random.Generator,
     dob: np.ndarray,
@@ -187,32 +230,109 @@ def draw_given_names(rng: np.random.Generator, male: np.ndarray, twin: np.ndarra
     return given
 
 
+def draw_names(
+    rng: np.random.Generator, members: Households, twin: np.ndarray, young: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(family, middle, given) names: family names passed down the household, middle names by generation."""
+    middle = names.draw_middle_names(rng, members.male, young)
+    family = draw_family_names(rng, members.role, members.household, members.male)
+    return family, middle, draw_given_names(rng, members.male, twin, middle)
+
+
 def last_word(texts: np.ndarray) -> np.ndarray:
-    """Last space-separated word of each text (vectorized through polars)."""
-    return pl.Series(texts, dtype=pl.String).str.split(" ").list.last().to_numpy()
+    """Last space-separated word of each text, found once per distinct text (names come from small vocabularies)."""
+    series = pl.Series(texts, dtype=pl.String)
+    vocabulary = series.unique(maintain_order=True)
+    index = series.replace_strict(vocabulary, pl.int_range(len(vocabulary), eager=True), return_dtype=pl.Int64)
+    return vocabulary.str.split(" ").list.last().to_numpy()[index.to_numpy()]
 
 
-def unique_codes(rng: np.random.Generator, prefix: np.ndarray, digits: int) -> np.ndarray:
-    """prefix * 10**digits + random suffix, redrawn until every code is unique."""
+def unique_codes(
+    rng: np.random.Generator, prefix: np.ndarray, digits: int, used: np.ndarray | None = None
+) -> np.ndarray:
+    """prefix * 10**digits + random suffix, redrawn until every code is unique and none is in the sorted `used`."""
     scale = 10**digits
     codes = prefix.astype(np.int64) * scale + rng.integers(0, scale, len(prefix))
     for _ in range(100):
-        order = np.argsort(codes, kind="stable")
-        repeated = np.zeros(len(codes), dtype=bool)
-        repeated[order[1:]] = codes[order[1:]] == codes[order[:-1]]
+        repeated = taken_codes(codes, used)
         if not repeated.any():
             return codes
         codes[repeated] = prefix[repeated] * scale + rng.integers(0, scale, int(repeated.sum()))
     raise RuntimeError("could not draw unique identification numbers")
 
 
+def taken_codes(codes: np.ndarray, used: np.ndarray | None) -> np.ndarray:
+    """Codes repeating an earlier code of the array, or one of the sorted `used` codes (to be redrawn)."""
+    order = stable_order(codes)
+    ordered = codes[order]
+    repeated = np.zeros(len(codes), dtype=bool)
+    repeated[order[1:]] = ordered[1:] == ordered[:-1]
+    if used is not None and len(used):
+        repeated[order] |= in_sorted(ordered, used)  # sorted queries keep the binary searches cache-friendly
+    return repeated
+
+
+def stable_order(codes: np.ndarray) -> np.ndarray:
+    """np.argsort(codes, kind="stable"), twice as fast: one unstable sort of (code, row) packed into an int64."""
+    shift = len(codes).bit_length()
+    if len(codes) == 0 or codes.min() < 0 or int(codes.max()) >= 1 << (62 - shift):
+        return np.argsort(codes, kind="stable")
+    return np.argsort((codes << shift) | np.arange(len(codes)))
+
+
+def in_sorted(values: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Which values occur in the sorted (non-empty) table, without a Python set of 100 M numbers."""
+    at = np.minimum(np.searchsorted(table, values), len(table) - 1)
+    return table[at] == values
+
+
+def merge_sorted(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """The sorted union of a sorted table and new codes (timsort merges the two runs in linear time)."""
+    return np.sort(np.concatenate([table, np.sort(codes)]), kind="stable")
+
+
+@dataclass
+class UsedIds:
+    """ID numbers already given out in the snapshot, as sorted int64 arrays: compact enough for 100 M people."""
+
+    cards: np.ndarray  # CCCD
+    old_ids: np.ndarray  # CMND
+
+    @classmethod
+    def of(cls, people: pl.DataFrame) -> UsedIds:
+        """Every CCCD of the population (registered or not: absent people write theirs) and every CMND held."""
+        cards = people["card_id"].cast(pl.Int64).to_numpy()
+        old_ids = people["old_id"].drop_nulls().cast(pl.Int64).to_numpy()
+        return cls(np.sort(cards), np.sort(old_ids))
+
+    def add(self, cards: np.ndarray, old_ids: np.ndarray) -> None:
+        """Record newly given numbers, so later draws avoid them."""
+        self.cards = merge_sorted(self.cards, cards)
+        self.old_ids = merge_sorted(self.old_ids, old_ids)
+
+
+def cccd_codes(
+    rng: np.random.Generator,
+    birth_province: np.ndarray,
+    male: np.ndarray,
+    birth_year: np.ndarray,
+    used: np.ndarray | None = None,
+) -> np.ndarray:
+    """CCCD numbers as integers: birth province, gender/century digit, 2-digit year, 6 random digits."""
+    century = np.where(birth_year >= 2000, 2, 0) + np.where(male, 0, 1)
+    prefix = birth_province.astype(np.int64) * 1000 + century * 100 + birth_year % 100
+    return unique_codes(rng, prefix, 6, used)
+
+
 def cccd_numbers(
     rng: np.random.Generator, birth_province: np.ndarray, male: np.ndarray, birth_year: np.ndarray
 ) -> pl.Series:
     """12-digit CCCD: 0+birth province, gender/century digit, 2-digit year, 6 random digits."""
-    century = np.where(birth_year >= 2000, 2, 0) + np.where(male, 0, 1)
-    prefix = birth_province.astype(np.int64) * 1000 + century * 100 + birth_year % 100
-    codes = unique_codes(rng, prefix, 6)
+    return cccd_text(cccd_codes(rng, birth_province, male, birth_year))
+
+
+def cccd_text(codes: np.ndarray) -> pl.Series:
+    """CCCD numbers as the 12 digits people write (leading zero kept)."""
     return pl.Series(codes).cast(pl.String).str.zfill(12)
 
 
@@ -294,31 +414,28 @@ def build_population(
     """Every generated person with true identity, household, IDs, and vaccination/registry status."""
     n_people = int(np.ceil(n_vaccinated * (1 + params.extra_share))) + 20
     for _ in range(10):
-        sizes = draw_household_sizes(rng, n_people)
-        household, position, role = member_layout(sizes)
-        male = draw_genders(rng, role, household)
-        dob = birth_dates(draw_ages(rng, role, household, sizes, male), reference)
-        eligible = int((dob <= ELIGIBLE_BORN_BY).sum())
+        members = household_members(rng, draw_household_sizes(rng, n_people), reference)
+        eligible = int((members.dob <= ELIGIBLE_BORN_BY).sum())
         if eligible >= n_vaccinated:
             break
         n_people = int(n_people * 1.1) + 20
-    twin = make_twins(rng, dob, role, position, household, params.twin_share)
-    birth_year = dob.astype("datetime64[Y]").astype(int) + 1970
-    young = birth_year >= 1995
-    home = draw_home_provinces(rng, len(sizes), requested, params.foreign_home_share)
+    household, role, male, dob = members.household, members.role, members.male, members.dob
+    twin = make_twins(rng, dob, role, members.position, household, params.twin_share)
+    birth_year = birth_years(dob)
+    home = draw_home_provinces(rng, len(members.sizes), requested, params.foreign_home_share)
     vaccinated = choose_vaccinated(rng, dob, n_vaccinated)
-    middle = names.draw_middle_names(rng, male, young)
+    family, middle, given = draw_names(rng, members, twin, birth_year >= 1995)
     n = len(role)
     people = pl.DataFrame(
         {
             "household": household.astype(np.int64),
-            "position": position.astype(np.int32),
+            "position": members.position.astype(np.int32),
             "role": role.astype(np.int32),
             "male": male,
             "dob": dob,
-            "family": draw_family_names(rng, role, household, male),
+            "family": family,
             "middle": middle,
-            "given": draw_given_names(rng, male, twin, middle),
+            "given": given,
             "home_province": home[household],
             "twin": twin,
             "vaccinated": vaccinated,
@@ -329,7 +446,7 @@ def build_population(
         address=draw_addresses(rng, home)[household],
         person_key=person_keys(),
         in_registry=~(pl.col("vaccinated") & pl.lit(pl.Series(rng.random(n) < params.absent_share))),
-        dob_year_only=pl.Series((birth_year < params.year_only_before) & (rng.random(n) < params.year_only_share)),
+        dob_year_only=pl.Series(year_only_births(rng, birth_year, params)),
         vacc_province=pl.when("vaccinated").then(
             pl.Series(
                 vaccination_provinces(rng, home[household], requested, params.cross_province_share),
@@ -347,18 +464,10 @@ def finish_identities(
 ) -> pl.DataFrame:
     """Add the fields that need the final person list: keys, IDs, phones, relatives, names."""
     n = len(people)
-    all_codes = provinces()["code"].to_list()
     home = people["home_province"].to_numpy()
-    born_elsewhere = rng.random(n) < params.born_elsewhere_share
-    birth_province = np.where(
-        born_elsewhere,
-        np.array(all_codes, dtype=object)[rng.choice(len(all_codes), n, p=province_weights(all_codes))],
-        home,
-    )
-    twin = np.flatnonzero(people["twin"].to_numpy())
-    birth_province[twin] = birth_province[twin - 1]  # twins were born in the same place (sibling row above)
+    birth_province = draw_birth_provinces(rng, home, people["twin"].to_numpy(), params.born_elsewhere_share)
     birth_year = people["dob"].dt.year().to_numpy()
-    adult = people["dob"].to_numpy() <= np.datetime64(reference.replace(year=reference.year - 18), "D")
+    adult = adults(people["dob"].to_numpy(), reference)
     has_old_id = pl.lit(pl.Series(adult & (rng.random(n) < params.old_id_share)))
     has_phone = pl.lit(pl.Series(rng.random(n) < params.phone_share))
     style = rng.random(n) < params.main_vowel_style_share
@@ -378,6 +487,30 @@ def finish_identities(
     )
     people = people.with_columns(
         household_id=pl.format("H{}", pl.col("household").cast(pl.String).str.zfill(7)),
+        person_id=pl.when("in_registry").then("card_id"),
+    )
+    people = written_identity(people)
+    return people.with_columns(relative_person_id=relative_ids(people))
+
+
+def draw_birth_provinces(rng: np.random.Generator, home: np.ndarray, twin: np.ndarray, share: float) -> np.ndarray:
+    """Province of birth (the CCCD's first digits): mostly home, some born elsewhere; twins share their sibling's."""
+    n = len(home)
+    all_codes = provinces()["code"].to_list()
+    born_elsewhere = rng.random(n) < share
+    birth_province = np.where(
+        born_elsewhere,
+        np.array(all_codes, dtype=object)[rng.choice(len(all_codes), n, p=province_weights(all_codes))],
+        home,
+    )
+    twins = np.flatnonzero(twin)
+    birth_province[twins] = birth_province[twins - 1]  # twins were born in the same place (sibling row above)
+    return birth_province
+
+
+def written_identity(people: pl.DataFrame) -> pl.DataFrame:
+    """Name, gender and birth date as the registry writes them: some names in the main-vowel style, some years alone."""
+    people = people.with_columns(
         middle=pl.when("main_vowel_style")
         .then(by_vocabulary(people["middle"], to_main_vowel_style))
         .otherwise("middle"),
@@ -387,14 +520,62 @@ def finish_identities(
         birth_month=pl.when(~pl.col("dob_year_only")).then(pl.col("dob").dt.month().cast(pl.Int32)),
         birth_day=pl.when(~pl.col("dob_year_only")).then(pl.col("dob").dt.day().cast(pl.Int32)),
     )
-    people = people.with_columns(
+    return people.with_columns(
         full_name=pl.concat_str(["family", "middle", "given"], separator=" ").str.replace_all("  ", " ", literal=True),
-        person_id=pl.when("in_registry").then("card_id"),
         date_of_birth=pl.when("dob_year_only")
         .then(pl.col("birth_year").cast(pl.String))
         .otherwise(pl.col("dob").dt.strftime("%Y-%m-%d")),
     )
-    return people.with_columns(relative_person_id=relative_ids(people))
+
+
+def registry_people(
+    rng: np.random.Generator, n: int, reference: date, params: PopulationParams, used: UsedIds
+) -> pl.DataFrame:
+    """Registry rows (contract 2.2) of n more people with no dose records, sorted by person_id as the main file."""
+    people = with_new_ids(rng, people_without_doses(rng, n, reference, params), reference, params, used)
+    people = people.sort("card")  # sorting the integers is faster than sorting the texts
+    return registry_columns(written_identity(people.with_columns(person_id=cccd_text(people["card"].to_numpy()))))
+
+
+def people_without_doses(rng: np.random.Generator, n: int, reference: date, params: PopulationParams) -> pl.DataFrame:
+    """n people in households as the population's, with homes all over the country (by population), no vaccination."""
+    members = household_members(rng, exact_household_sizes(rng, n), reference)
+    twin = make_twins(rng, members.dob, members.role, members.position, members.household, params.twin_share)
+    birth_year = birth_years(members.dob)
+    home_of_household = draw_home_provinces(rng, len(members.sizes), provinces()["code"].to_list(), 0.0)
+    home = home_of_household[members.household]
+    family, middle, given = draw_names(rng, members, twin, birth_year >= 1995)
+    return pl.DataFrame(
+        {
+            "male": members.male,
+            "dob": members.dob,
+            "family": family,
+            "middle": middle,
+            "given": given,
+            "home_province": home,
+            "address": draw_addresses(rng, home_of_household)[members.household],
+            "dob_year_only": year_only_births(rng, birth_year, params),
+            "birth_province": draw_birth_provinces(rng, home, twin, params.born_elsewhere_share).astype(np.int64),
+            "main_vowel_style": rng.random(n) < params.main_vowel_style_share,
+        },
+        schema_overrides={"family": pl.String, "middle": pl.String, "given": pl.String, "home_province": pl.String},
+    )
+
+
+def with_new_ids(
+    rng: np.random.Generator, people: pl.DataFrame, reference: date, params: PopulationParams, used: UsedIds
+) -> pl.DataFrame:
+    """A CCCD (`card`) for everyone and a CMND for some adults, unique over `used`, which then records them."""
+    dob = people["dob"].to_numpy()
+    has_old_id = adults(dob, reference) & (rng.random(len(people)) < params.old_id_share)
+    male, birth_province = people["male"].to_numpy(), people["birth_province"].to_numpy()
+    cards = cccd_codes(rng, birth_province, male, birth_years(dob), used.cards)
+    old_ids = np.zeros(len(people), dtype=np.int64)
+    old_ids[has_old_id] = unique_codes(rng, rng.integers(1, 4, int(has_old_id.sum())), 8, used.old_ids)
+    used.add(cards, old_ids[has_old_id])
+    return people.with_columns(
+        card=pl.Series(cards), old_id=pl.when(pl.Series(has_old_id)).then(pl.Series(old_ids).cast(pl.String))
+    )
 
 
 def relative_ids(people: pl.DataFrame) -> pl.Series:
@@ -415,18 +596,19 @@ def relative_ids(people: pl.DataFrame) -> pl.Series:
 
 def registry_frame(people: pl.DataFrame) -> pl.DataFrame:
     """The registry snapshot as the contract defines it (section 2.2), sorted by person_id."""
-    return (
-        people.filter("in_registry")
-        .select(
-            "person_id",
-            "old_id",
-            "full_name",
-            "date_of_birth",
-            "gender",
-            province_code="home_province",
-            address="address",
-        )
-        .sort("person_id")
+    return registry_columns(people.filter("in_registry")).sort("person_id")
+
+
+def registry_columns(people: pl.DataFrame) -> pl.DataFrame:
+    """The contract's registry columns (section 2.2) of the given people, in their order."""
+    return people.select(
+        "person_id",
+        "old_id",
+        "full_name",
+        "date_of_birth",
+        "gender",
+        province_code="home_province",
+        address="address",
     )
 
 

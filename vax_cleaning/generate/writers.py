@@ -159,15 +159,19 @@ def write_export(exports_dir: Path, spec: FileSpec, rows: pl.DataFrame) -> str:
     return write_xlsx(path, spec, rows) if spec.fmt == "xlsx" else write_csv(path, spec, rows)
 
 
-def write_registry(registry: pl.DataFrame, folder: Path, fmt: str) -> Path:
-    """registry/<snapshot>/registry.parquet|csv (contract 2.2)."""
+def check_registry_format(fmt: str) -> str:
+    """The registry file format, refused before any work when unknown (padding a registry takes minutes)."""
+    if fmt not in ("parquet", "csv"):
+        raise ValueError(f"registry_format must be 'parquet' or 'csv', not {fmt!r}")
+    return fmt
+
+
+def write_registry(registry: pl.DataFrame, folder: Path, fmt: str, stem: str = "registry") -> Path:
+    """registry/<snapshot>/<stem>.parquet|csv (contract 2.2); a snapshot may be split over several files."""
+    path = folder / f"{stem}.{check_registry_format(fmt)}"
     folder.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
-        path = folder / "registry.csv"
         registry.write_csv(path)
-    elif fmt == "parquet":
-        path = folder / "registry.parquet"
-        registry.write_parquet(path)
     else:
-        raise ValueError(f"registry_format must be 'parquet' or 'csv', not {fmt!r}")
+        registry.write_parquet(path)
     return path

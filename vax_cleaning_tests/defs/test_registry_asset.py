@@ -102,8 +102,8 @@ def test_malformed_registry_folders_are_named_in_a_warning_check_and_ignored(lan
 
 def test_a_registry_loaded_in_small_batches_equals_one_loaded_whole(landing: Path, tmp_path: Path, monkeypatch):
     # a national snapshot is typed and normalized a few million people at a time: the tables must not show it
-    from vax_cleaning.defs.linkage import assets as linkage_assets
     from vax_cleaning.ingest import registry
+    from vax_cleaning.linkage import features_store
 
     folder = landing / "registry" / "2022-06-15"
     folder.mkdir(parents=True)
@@ -114,7 +114,7 @@ def test_a_registry_loaded_in_small_batches_equals_one_loaded_whole(landing: Pat
     tables = {}
     for batch in (1_000, 2):
         monkeypatch.setattr(registry, "BATCH_ROWS", batch)
-        monkeypatch.setattr(linkage_assets, "FEATURE_BATCH_ROWS", batch)
+        monkeypatch.setattr(features_store, "FEATURE_BATCH_ROWS", batch)
         database = tmp_path / f"batch{batch}.duckdb"
         assert load(landing, database, dg.DagsterInstance.ephemeral()).success
         with duckdb.connect(str(database), read_only=True) as conn:

@@ -13,7 +13,9 @@ import openpyxl
 import polars as pl
 import pytest
 
-from vax_cleaning.generate import IDENTITY_ERROR_RATES, generate_landing_folder
+import vax_cleaning.generate as generator
+from vax_cleaning.generate import IDENTITY_ERROR_RATES, GenerationSummary, generate_landing_folder
+from vax_cleaning.ingest.registry import load_registry
 from vax_cleaning.reference import provinces, vaccines
 
 PROVINCES = ["01", "79", "48"]
@@ -286,3 +288,88 @@ def test_xlsx_files_use_excel_types(files: dict) -> None:
         numbers = [str(r[names.index("id_number")]) for r in rows if isinstance(r[names.index("id_number")], int)]
         short = [n for n in numbers if len(n) <= 11]  # the leading zero is gone (a typo may replace it)
         assert len(short) >= 0.9 * len(numbers) and all(len(n) in (9, 10, 11, 12) for n in numbers)
+
+
+PADDED = {"persons": 1500, "provinces": ["79", "01"], "seed": 4}
+"""A small population whose registry is padded to REGISTRY_N people, in chunks of PAD_CHUNK."""
+REGISTRY_N, PAD_CHUNK = 9000, 2500
+
+
+def pad_files(root: Path) -> list[Path]:
+    return sorted((root / "registry" / "2022-06-15").glob("registry-pad-*"))
+
+
+@pytest.fixture(scope="module")
+def padded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerationSummary]:
+    """A landing folder whose registry is padded over several chunk files."""
+    root = tmp_path_factory.mktemp("padded")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(generator, "PADDING_CHUNK", PAD_CHUNK)
+        summary = generate_landing_folder(root, **PADDED, registry_persons=REGISTRY_N)
+    return root, summary
+
+
+def test_padding_fills_the_registry_to_exactly_n_with_unique_ids(padded: tuple[Path, GenerationSummary]) -> None:
+    root, summary = padded
+    folder = root / "registry" / "2022-06-15"
+    assert [p.name for p in pad_files(root)] == [f"registry-pad-0000{i}.parquet" for i in (1, 2, 3)]
+    registry = pl.concat([pl.read_parquet(p) for p in sorted(folder.iterdir())])
+    assert registry.columns == REGISTRY_COLUMNS and registry.height == REGISTRY_N == summary.registry_persons
+    assert registry["person_id"].is_unique().all() and registry["person_id"].str.contains(r"^0\d{11}$").all()
+    old_ids = registry["old_id"].drop_nulls()
+    assert old_ids.is_unique().all() and old_ids.str.contains(r"^[1-3]\d{8}$").all()
+    snapshot = load_registry(root / "registry")
+    assert snapshot.people.height == REGISTRY_N and snapshot.rejected.height == 0
+    assert snapshot.people["id_birth_year_agrees"].all() and snapshot.people["id_gender_agrees"].all()
+
+
+def test_padding_people_are_as_realistic_as_the_population(padded: tuple[Path, GenerationSummary]) -> None:
+    root, _ = padded
+    pad = pl.concat([pl.read_parquet(p) for p in pad_files(root)])
+    main = pl.read_parquet(root / "registry" / "2022-06-15" / "registry.parquet")
+    assert all(pl.read_parquet(p)["person_id"].is_sorted() for p in pad_files(root))  # as the main file
+    assert pad["province_code"].n_unique() >= 55  # the whole country, not the requested provinces
+    assert set(pad["province_code"]) <= set(provinces()["code"]) and set(pad["gender"]) == {"Nam", "Nữ"}
+    assert abs(pad["old_id"].is_not_null().mean() - main["old_id"].is_not_null().mean()) < 0.05
+    assert pad["date_of_birth"].str.contains(r"^\d{4}$").sum() > 0  # some old people's year alone
+    assert pad["date_of_birth"].str.contains(r"^\d{4}(-\d{2}-\d{2})?$").all()
+    assert (pad["full_name"].str.count_matches(" ") >= 1).all() and pad["full_name"].str.contains("Nguyễn").mean() > 0.2
+    assert pad["address"].str.contains(r"^(Xã|Phường) .+, (Huyện|Quận|Thị xã) .+$").all()
+
+
+def test_padding_people_have_no_dose_records(padded: tuple[Path, GenerationSummary]) -> None:
+    root, _ = padded
+    pad_ids = pl.concat([pl.read_parquet(p) for p in pad_files(root)])["person_id"]
+    persons = pl.read_parquet(root / "ground_truth" / "persons.parquet")
+    doses = pl.read_parquet(root / "ground_truth" / "doses.parquet")
+    assert not pad_ids.is_in(persons["person_id"].drop_nulls().implode()).any()
+    assert not pad_ids.is_in(doses["true_person_id"].drop_nulls().implode()).any()
+
+
+def test_padding_changes_nothing_else_and_is_deterministic(
+    tmp_path: Path, padded: tuple[Path, GenerationSummary]
+) -> None:
+    root, summary = padded
+    plain = generate_landing_folder(tmp_path / "plain", **PADDED)
+    not_larger = generate_landing_folder(tmp_path / "small", **PADDED, registry_persons=plain.registry_persons)
+    padded_files = tree_bytes(root)
+    pads = {p.relative_to(root).as_posix() for p in pad_files(root)}
+    assert (
+        tree_bytes(tmp_path / "plain")
+        == tree_bytes(tmp_path / "small")
+        == {name: data for name, data in padded_files.items() if name not in pads}
+    )
+    assert not_larger == plain and summary.registry_persons == REGISTRY_N != plain.registry_persons
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(generator, "PADDING_CHUNK", PAD_CHUNK)
+        generate_landing_folder(tmp_path / "again", **PADDED, registry_persons=REGISTRY_N)
+    assert tree_bytes(tmp_path / "again") == padded_files
+
+
+def test_padding_writes_csv_parts_for_a_csv_registry(tmp_path: Path) -> None:
+    summary = generate_landing_folder(
+        tmp_path, persons=200, provinces=["79"], seed=1, registry_format="csv", registry_persons=1000
+    )
+    folder = tmp_path / "registry" / "2022-06-15"
+    assert sorted(p.name for p in folder.iterdir()) == ["registry-pad-00001.csv", "registry.csv"]
+    assert summary.registry_persons == 1000 == load_registry(tmp_path / "registry").people.height

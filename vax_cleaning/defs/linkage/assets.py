@@ -17,8 +17,8 @@ from vax_cleaning.linkage import link_doses
 from vax_cleaning.linkage import passport_ready as eligibility
 from vax_cleaning.linkage.calibrate import RegistryRows, calibrate
 from vax_cleaning.linkage.decisions import linkage_instructions
+from vax_cleaning.linkage.features_store import build_registry_features
 from vax_cleaning.linkage.link import DOSE_COLUMNS, OPTIONAL_DOSE_COLUMNS, OtherLinkedLookup
-from vax_cleaning.linkage.normalize import MIN_PEOPLE_FOR_NAME_SHARE, person_features
 from vax_cleaning.linkage.reach import reachable_people
 from vax_cleaning.partitions import partition_key, province_code, province_partitions
 from vax_cleaning.report import refresh_progress
@@ -118,41 +118,19 @@ def registry_features(context: dg.AssetExecutionContext, duckdb: DuckDBResource)
     with duckdb.get_connection() as conn:
         with terminal_errors(warehouse.MissingTableError):
             warehouse.require_table(conn, "registry_snapshot", "registry_snapshot (job load_registry)")
-        people = conn.execute("SELECT count(*) FROM registry_snapshot").fetchall()[0][0]
-        conn.execute(f"DROP TABLE IF EXISTS {FEATURES_STAGED}")
-        try:
-            for first in range(0, people, FEATURE_BATCH_ROWS):  # bounded memory: ~100 M people in batches
-                batch = warehouse.read_frame(
-                    conn,
-                    "SELECT * FROM registry_snapshot WHERE rowid >= ? AND rowid < ?",
-                    [first, first + FEATURE_BATCH_ROWS],
-                )
-                features = person_features(batch).with_columns(registry_row=(pl.col("_reg") + first).cast(pl.UInt32))
-                warehouse.append(conn, FEATURES_STAGED, features.drop("_reg"))
-            with warehouse.transaction(conn):
-                conn.execute(_features_sql(people))
-        finally:
-            conn.execute(f"DROP TABLE IF EXISTS {FEATURES_STAGED}")
+        build = build_registry_features(conn)  # bounded memory; only changed people on a next snapshot
         described = warehouse.read_frame(conn, "SELECT * FROM registry_features LIMIT 0")
-    context.log.info(f"registry_features: {people} people normalized")
-    return dg.MaterializeResult(metadata=table_metadata(described, "registry_features", rows=people))
-
-
-FEATURES_STAGED = "_registry_features_staged"
-FEATURE_BATCH_ROWS = 2_000_000
-"""People normalized at a time (registry_snapshot's rowid order is its file order)."""
-
-
-def _features_sql(people: int) -> str:
-    """registry_features from the staged batches, with each name's share of the whole registry (term frequency)."""
-    share = (
-        f"count(*) OVER (PARTITION BY name_key)::DOUBLE * (1.0::DOUBLE / {people})"  # as polars divides: same bits
-        if people >= MIN_PEOPLE_FOR_NAME_SHARE
-        else "NULL::DOUBLE"
+    context.log.info(
+        f"registry_features: {build.people} people, {build.normalized} normalized, {build.kept} unchanged since the "
+        "previous snapshot"
     )
-    columns = "registry_row, * EXCLUDE (registry_row)"
-    return f"""CREATE OR REPLACE TABLE registry_features AS
-        SELECT {columns}, {share} AS name_share FROM {FEATURES_STAGED} ORDER BY registry_row"""
+    return dg.MaterializeResult(
+        metadata={
+            **table_metadata(described, "registry_features", rows=build.people),
+            "people_normalized": build.normalized,
+            "people_unchanged_kept": build.kept,
+        }
+    )
 
 
 @warehouse_multi_asset(
