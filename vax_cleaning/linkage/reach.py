@@ -1,4 +1,5 @@
-"""Which registry people a batch of dose records can reach: a province run fetches only those from the warehouse.
+"""Which registry people a batch of dose records can reach: a province run fetches only those from the warehouse
+(when the registry is much larger than the batch: `worth_reaching`).
 
 The national registry holds ~100 M people; a province's records can meet only the people sharing one of their
 blocking keys (block.py) or named by their IDs or by people's review decisions. Those are fetched with one
@@ -10,7 +11,8 @@ block is fetched whole and its size (max_block_size) is the whole registry's.
 | fetched when the registry person ... | covers |
 |---|---|
 | has a record's CCCD as person_id, or its CMND as old_id | the exact-ID owner |
-| has a record's name key | the name + birth-date rules, namesake counts |
+| has a record's name key and birth year | name_year_*, name_year_partial_*, namesake counts |
+| has a record's name key, birth month and day | name_monthday |
 | has a record's birth date and given name | dob_given |
 | has a record's birth date, family and middle name | dob_family_middle |
 | has a record's ID with one window of digits masked | the near-miss ID windows |
@@ -29,7 +31,8 @@ from vax_cleaning.linkage.normalize import date_parts, record_ids, with_name_fea
 from vax_cleaning.warehouse import read_frame, registered
 
 KEY_TABLES: dict[str, tuple[str, ...]] = {
-    "_reach_names": ("name_key",),
+    "_reach_name_year": ("name_key", "birth_year"),
+    "_reach_name_monthday": ("name_key", "birth_month", "birth_day"),
     "_reach_dob_given": ("birth_year", "birth_month", "birth_day", "given_key"),
     "_reach_dob_family": ("birth_year", "birth_month", "birth_day", "family_key", "middle_key"),
 }
@@ -57,15 +60,15 @@ def reach_keys(doses: pl.DataFrame, person_ids: pl.Series | None = None) -> dict
 
 
 def _window_keys(records: pl.DataFrame) -> pl.DataFrame:
-    """(rule, masked): each record's ID with every window of its kind masked, as the window rules key it."""
-    ids = with_id_integers(records.select("id_number", "id_kind"))
+    """(rule, masked): each written ID with every window of its kind masked, as the window rules key it."""
+    ids = with_id_integers(records.select("id_number", "id_kind").drop_nulls().unique())  # a person's doses: one ID
     parts = [
         ids.filter(rule.record_filter).select(
             rule=pl.lit(rule.rule_id, pl.Int32), masked=rule.record_parts[0].cast(pl.Int64)
         )
         for rule in _WINDOW_RULES
     ]
-    return pl.concat(parts).collect().drop_nulls().unique()
+    return pl.concat(parts).collect()  # repeats left in: the semi-join does not mind them
 
 
 def _masked_sql(window: IdWindow) -> str:
@@ -74,16 +77,24 @@ def _masked_sql(window: IdWindow) -> str:
     return f"({value} // {window.high_divisor}) * {window.low_modulus} + {value} % {window.low_modulus}"
 
 
-def _windows_sql(column: str) -> str:
-    """registry_row of people one of whose masked `column` values a record shares (all windows of that column)."""
-    rules = [rule for rule in _WINDOW_RULES if rule.window.registry_column == column]
-    return f"""
-        SELECT registry_row FROM (
-            SELECT registry_row,
-                   UNNEST([{", ".join(str(rule.rule_id) for rule in rules)}]) AS rule,
-                   UNNEST([{", ".join(_masked_sql(rule.window) for rule in rules)}]) AS masked
-            FROM registry_features WHERE {column} IS NOT NULL
-        ) SEMI JOIN _reach_windows USING (rule, masked)"""
+def _windows_sql(column: str) -> list[str]:
+    """registry_row of people one of whose masked `column` values a record shares, one query per window."""
+    return [
+        f"SELECT registry_row FROM registry_features WHERE {_masked_sql(rule.window)} IN "
+        f"(SELECT masked FROM _reach_windows WHERE rule = {rule.rule_id})"
+        for rule in _WINDOW_RULES
+        if rule.window.registry_column == column
+    ]
+
+
+REACH_ABOVE = 4
+"""Fetch only the reachable people when the registry holds more than this many people per record of the batch (a
+province against the national registry); below it nearly everyone is reachable and reading all is faster."""
+
+
+def worth_reaching(registry_people: int, records: int) -> bool:
+    """Whether fetching the reachable people pays: the same linkage either way, only time and memory differ."""
+    return registry_people > REACH_ABOVE * records
 
 
 def reachable_sql() -> str:
@@ -100,8 +111,8 @@ def reachable_sql() -> str:
             " WHERE old_id IN (SELECT id_number FROM _reach_ids WHERE id_kind = 'cmnd')",
             "SELECT registry_row FROM registry_features WHERE person_id IN (SELECT person_id FROM _reach_persons)",
             *joins,
-            _windows_sql("person_id"),
-            _windows_sql("old_id"),
+            *_windows_sql("person_id"),
+            *_windows_sql("old_id"),
         ]
     )
     return f"""

@@ -13,7 +13,7 @@ from vax_cleaning.ingest.registry import load_registry
 from vax_cleaning.linkage import link_doses
 from vax_cleaning.linkage.calibrate import RegistryRows, calibrate
 from vax_cleaning.linkage.normalize import registry_features
-from vax_cleaning.linkage.reach import reachable_people
+from vax_cleaning.linkage.reach import reachable_people, worth_reaching
 from vax_cleaning.linkage.settings import DEFAULT_SETTINGS
 from vax_cleaning_tests.linkage.stories import cccd, dose, doses, person, registry
 
@@ -38,25 +38,27 @@ def reached(people: pl.DataFrame, batch: pl.DataFrame, person_ids: list[str] | N
 def test_every_blocking_rule_reaches_its_people_and_nobody_else():
     people = registry(
         person(HUNG, "Trần Thị Lan", "1960-01-01", "Nữ"),  # owns the ID written on the record
-        person(cccd(1990, "Nam", 1), "Nguyễn Văn Hùng", "1990-07-07", "Nam"),  # same name, other birth date
+        person(cccd(1985, "Nam", 7), "Nguyễn Văn Hùng", "1985-09-09", "Nam"),  # same name and birth year
+        person(cccd(1986, "Nam", 1), "Nguyễn Văn Hùng", "1986-03-04", "Nam"),  # same name, month and day
         person(cccd(1985, "Nam", 2), "Lê Quốc Hùng", "1985-03-04", "Nam"),  # same birth date and given name
         person(cccd(1985, "Nam", 3), "Nguyễn Văn Hải", "1985-03-04", "Nam"),  # same birth date, family and middle
         person(cccd(1985, "Nam", 123466), "Phạm Minh Tú", "1970-02-02", "Nam"),  # the ID with one digit typed wrong
         person(cccd(1975, "Nữ", 4), "Võ Thị Mai", "1975-05-05", "Nữ", old_id="212345679"),  # CMND one digit off
         person(cccd(1980, "Nữ", 5), "Đỗ Thị Hoa", "1980-08-08", "Nữ"),  # named by a reviewer's link
         person(cccd(1999, "Nữ", 6), "Bùi Thị Xuân", "1999-09-09", "Nữ"),  # nothing in common: not fetched
+        person(cccd(1990, "Nam", 8), "Nguyễn Văn Hùng", "1990-07-07", "Nam"),  # a namesake no block meets
     )
     batch = doses(
         dose("Nguyễn Văn Hùng", "1985-03-04", "Nam", HUNG),
         dose("Hoàng Văn Nam", "1950-01-01", "Nam", "212345678"),
     )
     fetched = reached(people, batch, [cccd(1980, "Nữ", 5)])
-    assert fetched == set(people["person_id"]) - {cccd(1999, "Nữ", 6)}
+    assert fetched == set(people["person_id"]) - {cccd(1999, "Nữ", 6), cccd(1990, "Nam", 8)}
 
 
 def test_people_come_in_registry_order_whatever_reached_them():
     people = registry(
-        person(cccd(1990, "Nam", 1), "Nguyễn Văn Hùng", "1990-07-07", "Nam"),
+        person(cccd(1985, "Nam", 1), "Nguyễn Văn Hùng", "1985-07-07", "Nam"),
         person(HUNG, "Trần Thị Lan", "1960-01-01", "Nữ"),
         person(cccd(1985, "Nam", 2), "Nguyễn Văn Hùng", "1985-03-04", "Nam"),
     )
@@ -80,6 +82,7 @@ def test_linking_with_the_reachable_people_equals_linking_with_the_whole_registr
     whole = conn.sql("SELECT * FROM registry_features ORDER BY registry_row").pl()
     subset = reachable_people(conn, batch)
     assert subset.height < whole.height
+    assert not worth_reaching(whole.height, batch.height)  # the pipeline would read all here; the result is the same
     with_all = calibrate(batch, whole, DEFAULT_SETTINGS)
     with_subset = calibrate(batch, subset, DEFAULT_SETTINGS, RegistryRows.of(whole))
     assert with_subset.settings == with_all.settings and with_all.fitted  # u from the whole registry either way

@@ -19,7 +19,7 @@ from vax_cleaning.linkage.calibrate import RegistryRows, calibrate
 from vax_cleaning.linkage.decisions import linkage_instructions
 from vax_cleaning.linkage.features_store import build_registry_features
 from vax_cleaning.linkage.link import DOSE_COLUMNS, OPTIONAL_DOSE_COLUMNS, OtherLinkedLookup
-from vax_cleaning.linkage.reach import reachable_people
+from vax_cleaning.linkage.reach import reachable_people, worth_reaching
 from vax_cleaning.partitions import partition_key, province_code, province_partitions
 from vax_cleaning.report import refresh_progress
 from vax_cleaning.vocabulary import (
@@ -171,13 +171,13 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
             conn, f"SELECT {DOSE_SELECT} FROM raw_dose_exports WHERE province_code = ?", [code]
         )
         reviews = _review_instructions(conn, code)
-        # only the registry people these records can reach (linkage/reach.py), in registry_snapshot's row order
-        inputs = {
-            "doses": doses,
-            "registry": reachable_people(conn, doses, None if reviews is None else reviews["person_id"]),
-        }
         registry_size = conn.execute("SELECT count(*) FROM registry_features").fetchall()[0][0]
-        del doses
+        if worth_reaching(registry_size, doses.height):  # only the people these records can reach (linkage/reach.py)
+            people = reachable_people(conn, doses, None if reviews is None else reviews["person_id"])
+        else:
+            people = warehouse.read_frame(conn, "SELECT * FROM registry_features ORDER BY registry_row")
+        inputs = {"doses": doses, "registry": people}  # people in registry_snapshot's row order
+        del doses, people
     context.log.info(f"province {code}: {inputs['registry'].height} of {registry_size} registry people reachable")
     # millions of rows each, handed over (popped) so that link_doses can free what it no longer needs;
     # the warehouse stays unlocked while the linkage runs
