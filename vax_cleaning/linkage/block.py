@@ -154,8 +154,8 @@ def _keys(
     keep = pl.all_horizontal([pl.col(f"k{i}").is_not_null() for i in range(len(parts))])
     if extra is not None:
         keep = keep & extra.fill_null(False)
-    if len(parts) == 1:  # one integer part (an ID window): the rule goes into the seed, no struct to hash
-        block_hash = pl.col("k0").hash(seed=HASH_SEED + rule.rule_id)
+    if len(parts) == 1:  # one integer part (an ID window, < 10^10): the rule id in its low bits, no struct to hash
+        block_hash = (pl.col("k0") * 128 + rule.rule_id).hash(seed=HASH_SEED)
     else:
         rule_id = pl.lit(rule.rule_id, pl.UInt8).alias("rule")
         block_hash = pl.struct(rule_id, *[pl.col(f"k{i}") for i in range(len(parts))]).hash(seed=HASH_SEED)

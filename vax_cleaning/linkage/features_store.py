@@ -4,7 +4,8 @@ A national registry (~100 M people) is normalized FEATURE_BATCH_ROWS people at a
 order (its rowid, the file order: `registry_row`). Each person's features depend only on their own snapshot row, so a
 person whose row is unchanged since the previous snapshot (same person_id, same `source_hash` of the row) keeps the
 features already computed; only the others are normalized again. The share of the registry holding each name key
-(`name_share`, term frequency) is counted over everybody at the end, in SQL. The result equals a build from scratch.
+(`name_share`, term frequency) is counted over everybody at the end, in SQL. The result equals a build from scratch
+(features of another version of this code or of polars are never kept: FEATURES_VERSION is part of the hash).
 """
 
 from __future__ import annotations
@@ -22,11 +23,15 @@ FEATURE_BATCH_ROWS = 2_000_000
 
 STAGED, TODO = "_registry_features_staged", "_registry_features_todo"
 
+FEATURES_VERSION = f"features-1/polars-{pl.__version__}"
+"""Bump when normalize.py changes what a person's features are; polars' hashes (household and address keys) may
+change with its version: either way no previous feature is kept."""
+
 SOURCE_HASH_SQL = (
     "hash(s.person_id, s.old_id, s.full_name, s.date_of_birth, s.birth_year, s.birth_month, s.birth_day, s.gender, "
-    "s.province_code, s.address)"
+    f"s.province_code, s.address, '{FEATURES_VERSION}')"
 )
-"""Everything of a snapshot row its features are computed from (`s` is registry_snapshot)."""
+"""Everything of a snapshot row its features are computed from (`s` is registry_snapshot), and how."""
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ The national registry holds ~100 M people; a province's records can meet only th
 blocking keys (block.py) or named by their IDs or by people's review decisions. Those are fetched with one
 DuckDB query of semi-joins, in the registry's row order, so the linkage sees exactly the candidates, blocks,
 namesake counts and tie-breaks it would see with the whole registry in memory. Each fetch condition is a
-superset of blocking rules (all of a name key's people, all of a birth date and given name's people), so every
-block is fetched whole and its size (max_block_size) is the whole registry's.
+superset of blocking rules (all of a name key and birth year's people, all of a birth date and given name's
+people), so every block is fetched whole and its size (max_block_size) is the whole registry's: the result equals
+linking against the whole registry, up to 64-bit block-hash collisions (which only ever add a candidate pair).
 
 | fetched when the registry person ... | covers |
 |---|---|
@@ -117,7 +118,8 @@ def reachable_sql() -> str:
     )
     return f"""
         WITH reach AS ({reach})
-        SELECT * FROM registry_features SEMI JOIN reach USING (registry_row) ORDER BY registry_row"""
+        SELECT * EXCLUDE (source_hash) FROM registry_features SEMI JOIN reach USING (registry_row)
+        ORDER BY registry_row"""
 
 
 def reachable_people(

@@ -11,9 +11,11 @@ from vax_cleaning.generate import generate_landing_folder
 from vax_cleaning.ingest.exports import ingest_province
 from vax_cleaning.ingest.registry import load_registry
 from vax_cleaning.linkage import link_doses
+from vax_cleaning.linkage.block import BLOCKING_RULES, with_id_integers
 from vax_cleaning.linkage.calibrate import RegistryRows, calibrate
+from vax_cleaning.linkage.features_store import build_registry_features
 from vax_cleaning.linkage.normalize import registry_features
-from vax_cleaning.linkage.reach import reachable_people, worth_reaching
+from vax_cleaning.linkage.reach import _masked_sql, reachable_people, worth_reaching
 from vax_cleaning.linkage.settings import DEFAULT_SETTINGS
 from vax_cleaning_tests.linkage.stories import cccd, dose, doses, person, registry
 
@@ -21,11 +23,11 @@ HUNG = cccd(1985, "Nam", 123456)
 
 
 def warehouse_of(people: pl.DataFrame) -> duckdb.DuckDBPyConnection:
-    """An in-memory warehouse holding registry_features as registry_features materializes it."""
+    """An in-memory warehouse holding registry_snapshot and registry_features as the pipeline writes them."""
     conn = duckdb.connect()
-    features = registry_features(people).rename({"_reg": "registry_row"})
-    conn.register("_features", features)
-    conn.execute("CREATE TABLE registry_features AS SELECT * FROM _features")
+    conn.register("_people", people)
+    conn.execute("CREATE TABLE registry_snapshot AS SELECT * FROM _people")
+    build_registry_features(conn)
     return conn
 
 
@@ -79,7 +81,7 @@ def generated_province(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.Dat
 def test_linking_with_the_reachable_people_equals_linking_with_the_whole_registry(generated_province):
     batch, people = generated_province
     conn = warehouse_of(people)
-    whole = conn.sql("SELECT * FROM registry_features ORDER BY registry_row").pl()
+    whole = conn.sql("SELECT * EXCLUDE (source_hash) FROM registry_features ORDER BY registry_row").pl()
     subset = reachable_people(conn, batch)
     assert subset.height < whole.height
     assert not worth_reaching(whole.height, batch.height)  # the pipeline would read all here; the result is the same
@@ -90,3 +92,29 @@ def test_linking_with_the_reachable_people_equals_linking_with_the_whole_registr
     got = link_doses(batch, subset, with_subset.settings, baseline=DEFAULT_SETTINGS)
     assert got.matched.equals(expected.matched)
     assert got.corrections.sort(pl.all()).equals(expected.corrections.sort(pl.all()))
+
+
+@pytest.mark.parametrize("written", ["000000000001", "001195000001", "079085123456", "999999999999"])
+def test_every_id_window_is_masked_alike_in_sql_and_in_polars(written: str):
+    # the registry side is masked by DuckDB, the record side by polars: a window that differs reaches nobody
+    for rule in (rule for rule in BLOCKING_RULES if rule.window is not None):
+        value = written if rule.window.width == 12 else written[:9]
+        column = rule.window.registry_column
+        in_sql = duckdb.sql(f"SELECT {_masked_sql(rule.window)} FROM (SELECT '{value}' AS {column})").fetchall()[0][0]
+        frame = pl.DataFrame({rule.window.record_column: [value]})
+        in_polars = with_id_integers(frame).select(rule.record_parts[0]).collect().item()
+        assert in_sql == in_polars, rule.name
+
+
+def test_the_name_share_counted_in_sql_equals_polars_bit_for_bit(monkeypatch):
+    from vax_cleaning.linkage import features_store, normalize
+
+    monkeypatch.setattr(normalize, "MIN_PEOPLE_FOR_NAME_SHARE", 3)
+    monkeypatch.setattr(features_store, "MIN_PEOPLE_FOR_NAME_SHARE", 3)
+    people = registry(*(person(cccd(1980 + i % 7, "Nam", i), NAMES[i % 3], "1980-01-01", "Nam") for i in range(7)))
+    stored = warehouse_of(people).sql("SELECT name_share FROM registry_features ORDER BY registry_row").pl()
+    assert stored["name_share"].to_list() == registry_features(people)["name_share"].to_list()
+    assert stored["name_share"].null_count() == 0
+
+
+NAMES = ["Nguyễn Văn Hùng", "Trần Thị Lan", "Lê Văn Tám"]

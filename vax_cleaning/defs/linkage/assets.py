@@ -175,7 +175,9 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
         if worth_reaching(registry_size, doses.height):  # only the people these records can reach (linkage/reach.py)
             people = reachable_people(conn, doses, None if reviews is None else reviews["person_id"])
         else:
-            people = warehouse.read_frame(conn, "SELECT * FROM registry_features ORDER BY registry_row")
+            people = warehouse.read_frame(
+                conn, "SELECT * EXCLUDE (source_hash) FROM registry_features ORDER BY registry_row"
+            )
         inputs = {"doses": doses, "registry": people}  # people in registry_snapshot's row order
         del doses, people
     context.log.info(f"province {code}: {inputs['registry'].height} of {registry_size} registry people reachable")
@@ -258,10 +260,14 @@ def _registry_rows_at(duckdb: DuckDBResource) -> Callable[[np.ndarray], pl.DataF
         with duckdb.get_connection() as conn:
             wanted = pl.DataFrame({"registry_row": positions.astype(np.uint32)})
             with warehouse.registered(conn, "_positions", wanted):
-                return warehouse.read_frame(
+                rows = warehouse.read_frame(
                     conn,
-                    "SELECT * FROM registry_features SEMI JOIN _positions USING (registry_row) ORDER BY registry_row",
+                    "SELECT * EXCLUDE (source_hash) FROM registry_features SEMI JOIN _positions USING (registry_row) "
+                    "ORDER BY registry_row",
                 )
+            if rows.height != len(positions):  # the snapshot was replaced under the run: its next run links again
+                raise RuntimeError(f"registry_features changed during the run ({rows.height} of {len(positions)} rows)")
+            return rows
 
     return rows_at
 
