@@ -180,7 +180,7 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
             )
         inputs = {"doses": doses, "registry": people}  # people in registry_snapshot's row order
         del doses, people
-    context.log.info(f"province {code}: {inputs['registry'].height} of {registry_size} registry people reachable")
+    context.log.info(f"province {code}: {inputs['registry'].height} of {registry_size} registry people read")
     # millions of rows each, handed over (popped) so that link_doses can free what it no longer needs;
     # the warehouse stays unlocked while the linkage runs
     with terminal_errors(ValueError):  # an operator's setting out of range: the message names it
