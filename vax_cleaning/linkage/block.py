@@ -55,7 +55,11 @@ class BlockingRule:
     id_window: bool = False
     """True for the near-miss ID rules: their pairs are kept only if the IDs are one edit apart."""
     window: IdWindow | None = None
-    """For the ID window rules: which digits of which columns are masked (reach.py fetches by the same windows)."""
+    """For the ID window rules: which digits of which columns are masked."""
+    registry_sql: tuple[str, ...] = ()
+    """`registry_parts` in SQL on the registry_features table: reach.py fetches a province's blocks by them."""
+    registry_filter_sql: str | None = None
+    """`registry_filter` in SQL."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,11 @@ class IdWindow:
         value = pl.col(_as_integer(column))
         return value // self.high_divisor * self.low_modulus + value % self.low_modulus
 
+    def masked_sql(self) -> str:
+        """`masked` in SQL, on the registry's column."""
+        value = f"TRY_CAST({self.registry_column} AS BIGINT)"
+        return f"({value} // {self.high_divisor}) * {self.low_modulus} + {value} % {self.low_modulus}"
+
     @property
     def high_divisor(self) -> int:
         return 10 ** (self.width - self.start)
@@ -83,9 +92,9 @@ class IdWindow:
         return 10 ** (self.width - self.end)
 
 
-def _both(*parts: pl.Expr) -> dict[str, tuple[pl.Expr, ...]]:
-    """Same key parts on both sides."""
-    return {"record_parts": parts, "registry_parts": parts}
+def _both(*parts: pl.Expr, sql: tuple[str, ...]) -> dict[str, tuple]:
+    """Same key parts on both sides; `sql`: the registry's parts in SQL."""
+    return {"record_parts": parts, "registry_parts": parts, "registry_sql": sql}
 
 
 ID_COLUMNS = ("id_number", "person_id", "old_id")
@@ -112,6 +121,7 @@ def _window_rule(rule_id: int, window: IdWindow, kind: str) -> BlockingRule:
         record_filter=pl.col("id_kind") == kind,
         id_window=True,
         window=window,
+        registry_sql=(window.masked_sql(),),
     )
 
 
@@ -125,16 +135,47 @@ CMND_WINDOWS = tuple((start, start + 2) for start in range(8))
 """Masked windows of a 9-digit CMND, same property."""
 
 BLOCKING_RULES: tuple[BlockingRule, ...] = (
-    BlockingRule("name_year_month", 1, **_both(_NAME, _YEAR, _MONTH)),
-    BlockingRule("name_year_day", 2, **_both(_NAME, _YEAR, _DAY)),
+    BlockingRule("name_year_month", 1, **_both(_NAME, _YEAR, _MONTH, sql=("name_key", "birth_year", "birth_month"))),
+    BlockingRule("name_year_day", 2, **_both(_NAME, _YEAR, _DAY, sql=("name_key", "birth_year", "birth_day"))),
     BlockingRule(
-        "name_year_daymonth", 3, **_both(_NAME, _YEAR, pl.min_horizontal(_DAY, _MONTH), pl.max_horizontal(_DAY, _MONTH))
+        "name_year_daymonth",
+        3,
+        **_both(
+            _NAME,
+            _YEAR,
+            pl.min_horizontal(_DAY, _MONTH),
+            pl.max_horizontal(_DAY, _MONTH),
+            sql=("name_key", "birth_year", "LEAST(birth_day, birth_month)", "GREATEST(birth_day, birth_month)"),
+        ),
     ),
-    BlockingRule("name_monthday", 4, **_both(_NAME, _MONTH, _DAY)),
-    BlockingRule("dob_given", 5, **_both(_YEAR, _MONTH, _DAY, pl.col("given_key"))),
-    BlockingRule("dob_family_middle", 6, **_both(_YEAR, _MONTH, _DAY, pl.col("family_key"), pl.col("middle_key"))),
-    BlockingRule("name_year_partial_record", 7, **_both(_NAME, _YEAR), record_filter=_PARTIAL_DOB),
-    BlockingRule("name_year_partial_registry", 8, **_both(_NAME, _YEAR), registry_filter=_MONTH.is_null()),
+    BlockingRule("name_monthday", 4, **_both(_NAME, _MONTH, _DAY, sql=("name_key", "birth_month", "birth_day"))),
+    BlockingRule(
+        "dob_given",
+        5,
+        **_both(_YEAR, _MONTH, _DAY, pl.col("given_key"), sql=("birth_year", "birth_month", "birth_day", "given_key")),
+    ),
+    BlockingRule(
+        "dob_family_middle",
+        6,
+        **_both(
+            _YEAR,
+            _MONTH,
+            _DAY,
+            pl.col("family_key"),
+            pl.col("middle_key"),
+            sql=("birth_year", "birth_month", "birth_day", "family_key", "middle_key"),
+        ),
+    ),
+    BlockingRule(
+        "name_year_partial_record", 7, **_both(_NAME, _YEAR, sql=("name_key", "birth_year")), record_filter=_PARTIAL_DOB
+    ),
+    BlockingRule(
+        "name_year_partial_registry",
+        8,
+        **_both(_NAME, _YEAR, sql=("name_key", "birth_year")),
+        registry_filter=_MONTH.is_null(),
+        registry_filter_sql="birth_month IS NULL",
+    ),
     *(
         _window_rule(20 + i, IdWindow("id_number", "person_id", start, end, 12), "cccd")
         for i, (start, end) in enumerate(CCCD_WINDOWS)
@@ -146,29 +187,50 @@ BLOCKING_RULES: tuple[BlockingRule, ...] = (
 )
 
 
-def _keys(
-    features: pl.LazyFrame, index: str, rule: BlockingRule, parts: tuple[pl.Expr, ...], extra: pl.Expr | None
+def key_parts(
+    features: pl.LazyFrame, rule: BlockingRule, parts: tuple[pl.Expr, ...], extra: pl.Expr | None
 ) -> pl.LazyFrame:
-    """(index, rule, block_hash, id_window) rows of one rule for one side."""
+    """The rows taking part in one rule on one side, with the key parts as k0, k1, ... (no part NULL)."""
     named = [part.alias(f"k{i}") for i, part in enumerate(parts)]
     keep = pl.all_horizontal([pl.col(f"k{i}").is_not_null() for i in range(len(parts))])
     if extra is not None:
         keep = keep & extra.fill_null(False)
-    if len(parts) == 1:  # one integer part (an ID window, < 10^10): the rule id in its low bits, no struct to hash
-        block_hash = (pl.col("k0") * 128 + rule.rule_id).hash(seed=HASH_SEED)
-    else:
-        rule_id = pl.lit(rule.rule_id, pl.UInt8).alias("rule")
-        block_hash = pl.struct(rule_id, *[pl.col(f"k{i}") for i in range(len(parts))]).hash(seed=HASH_SEED)
-    return (
-        features.with_columns(named)
-        .filter(keep)
-        .select(
-            index,
-            pl.lit(rule.rule_id, pl.UInt8).alias("rule"),
-            block_hash.alias("block_hash"),
-            pl.lit(rule.id_window).alias("id_window"),
-        )
+    return features.with_columns(named).filter(keep)
+
+
+def block_hash(rule: BlockingRule) -> pl.Expr:
+    """The 64-bit block key of k0, k1, ... under `rule` (the same on both sides)."""
+    if len(rule.record_parts) == 1:  # one integer part (an ID window, < 10^10): the rule id in its low bits
+        return (pl.col("k0") * 128 + rule.rule_id).hash(seed=HASH_SEED)
+    rule_id = pl.lit(rule.rule_id, pl.UInt8).alias("rule")
+    return pl.struct(rule_id, *[pl.col(f"k{i}") for i in range(len(rule.record_parts))]).hash(seed=HASH_SEED)
+
+
+def _keys(
+    features: pl.LazyFrame, index: str, rule: BlockingRule, parts: tuple[pl.Expr, ...], extra: pl.Expr | None
+) -> pl.LazyFrame:
+    """(index, rule, block_hash, id_window) rows of one rule for one side."""
+    return key_parts(features, rule, parts, extra).select(
+        index,
+        pl.lit(rule.rule_id, pl.UInt8).alias("rule"),
+        block_hash(rule).alias("block_hash"),
+        pl.lit(rule.id_window).alias("id_window"),
     )
+
+
+@dataclass(frozen=True)
+class RegistryCounts:
+    """What only the whole registry knows, for a linkage holding the part of it its records reach (reach.py)."""
+
+    namesakes: pl.DataFrame
+    """name_key, birth_year, namesakes: registry persons with that name key and birth year."""
+    oversized: pl.Series
+    """block_hash of the records' blocks with more than max_block_size persons in the whole registry."""
+
+    @classmethod
+    def of(cls, people: pl.DataFrame) -> RegistryCounts:
+        """A registry held whole: the block index finds its oversized blocks itself."""
+        return cls(namesake_counts(people), pl.Series("block_hash", [], pl.UInt64))
 
 
 @dataclass(frozen=True)
@@ -181,24 +243,36 @@ class BlockIndex:
     """block_hash of blocks with more than max_block_size persons."""
 
 
-def build_block_index(people: pl.DataFrame, max_block_size: int, wanted: pl.DataFrame | None = None) -> BlockIndex:
+def build_block_index(
+    people: pl.DataFrame,
+    max_block_size: int,
+    wanted: pl.DataFrame | None = None,
+    known_oversized: pl.Series | None = None,
+) -> BlockIndex:
     """Hash every registry person under every rule; set aside blocks too large to expand.
 
     With `wanted` (record_block_keys of the records to link), only those blocks are kept: the
     index then holds a few million rows instead of ~30 per registry person. Each rule is
     filtered by its own records' keys: one small hash set per rule, not one set of all keys.
+    `known_oversized`: blocks too large in the whole registry when `people` holds only part of it (RegistryCounts).
     """
     lazy = with_id_integers(people)
+    known = known_oversized is not None and not known_oversized.is_empty()
     kept, oversized = [], []
     for rule in BLOCKING_RULES:
         keys = _keys(lazy, "_reg", rule, rule.registry_parts, rule.registry_filter).select("block_hash", "_reg")
         if wanted is not None:
             rule_keys = wanted.filter(pl.col("rule") == rule.rule_id)["block_hash"].unique()
             keys = keys.filter(pl.col("block_hash").is_in(rule_keys.implode()))
-        keys = keys.with_columns(block_size=pl.len().over("block_hash")).collect()
-        oversized.append(keys.filter(pl.col("block_size") > max_block_size).select("block_hash").unique())
-        kept.append(keys.filter(pl.col("block_size") <= max_block_size).select("block_hash", "_reg"))
-    return BlockIndex(keys=pl.concat(kept), oversized=pl.concat(oversized))
+        too_large = pl.len().over("block_hash") > max_block_size
+        if known:
+            too_large = too_large | pl.col("block_hash").is_in(known_oversized.implode())
+        keys = keys.with_columns(too_large=too_large).collect()
+        oversized.append(keys.filter(pl.col("too_large")).select("block_hash").unique())
+        kept.append(keys.filter(~pl.col("too_large")).select("block_hash", "_reg"))
+    if known:  # also those of which `people` holds nobody
+        oversized.append(known_oversized.to_frame("block_hash"))
+    return BlockIndex(keys=pl.concat(kept), oversized=pl.concat(oversized).unique())
 
 
 def record_block_keys(records: pl.DataFrame) -> pl.DataFrame:
@@ -230,9 +304,13 @@ def blocked_pairs(records: pl.DataFrame, index: BlockIndex) -> Candidates:
     return Candidates(pairs=pairs, truncated=truncated)
 
 
-def namesakes(records: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
+def namesake_counts(people: pl.DataFrame) -> pl.DataFrame:
+    """name_key, birth_year, namesakes: how common each name is in each birth year."""
+    return people.group_by("name_key", "birth_year").agg(namesakes=pl.len())
+
+
+def namesakes(records: pl.DataFrame, counts: pl.DataFrame) -> pl.DataFrame:
     """_rec, namesakes: registry persons with the record's name key and birth year (name frequency)."""
-    counts = people.group_by("name_key", "birth_year").agg(namesakes=pl.len())
     return (
         records.select("_rec", "name_key", "birth_year")
         .join(counts, on=["name_key", "birth_year"], how="left")

@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 
 from vax_cleaning.linkage.block import (
+    RegistryCounts,
     blocked_pairs,
     build_block_index,
     exact_id_pairs,
@@ -93,18 +94,23 @@ class Calibration:
 
 
 def calibrate(
-    doses: pl.DataFrame, registry: pl.DataFrame, settings: LinkageSettings, whole: RegistryRows | None = None
+    doses: pl.DataFrame,
+    registry: pl.DataFrame,
+    settings: LinkageSettings,
+    whole: RegistryRows | None = None,
+    counts: RegistryCounts | None = None,
 ) -> Calibration:
     """Fit m by EM on a sample of this batch's candidate pairs and u on random registry pairs; bounded weights.
 
-    `registry`: the people the batch can reach (or the whole registry); `whole`: the whole registry, when
-    `registry` is not all of it."""
+    `registry`: the people the batch can reach (or the whole registry); `whole` and `counts`: the whole registry's
+    rows and oversized blocks, when `registry` is not all of it."""
     if {"name_key", "name_share"} <= set(registry.columns):  # stored features: index them, copy nothing
         people = registry.with_columns(_reg=pl.int_range(pl.len(), dtype=pl.UInt32))
     else:
         people = as_registry_features(registry)
     whole = RegistryRows.of(people) if whole is None else whole
-    levels = _sample_levels(doses, people, settings)
+    oversized = None if counts is None else counts.oversized
+    levels = _sample_levels(doses, people, settings, oversized)
     if levels.height < MIN_PAIRS or whole.size < MIN_PEOPLE:
         return Calibration(settings, {}, levels.height, None)
     u = estimate_u(whole, settings)
@@ -123,7 +129,9 @@ def calibrate(
     return Calibration(dataclasses.replace(settings, **replaced), fitted, levels.height, match_share)
 
 
-def _sample_levels(doses: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
+def _sample_levels(
+    doses: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings, oversized: pl.Series | None
+) -> pl.DataFrame:
     """Comparison levels of the ID owners and blocked candidates of a deterministic sample of records."""
     if doses.is_empty():
         return pl.DataFrame(schema={column: pl.Int8 for column in CALIBRATED})
@@ -133,7 +141,7 @@ def _sample_levels(doses: pl.DataFrame, people: pl.DataFrame, settings: LinkageS
     candidates = doses.with_columns(_order=order).filter(pl.col("_order") <= bound)
     sample = candidates.sort("_order").head(SAMPLE_RECORDS).drop("_order")
     records = record_features(sample)
-    index = build_block_index(people, settings.max_block_size, wanted=record_block_keys(records))
+    index = build_block_index(people, settings.max_block_size, record_block_keys(records), oversized)
     pairs = pl.concat([exact_id_pairs(records, people), blocked_pairs(records, index).pairs.select("_rec", "_reg")])
     compared = compare_pairs(
         gather_pairs(pairs.unique(), records, people), settings.typo_max_edits, settings.typo_min_similarity

@@ -9,6 +9,7 @@ import polars as pl
 
 from vax_cleaning.linkage.block import (
     BlockIndex,
+    RegistryCounts,
     blocked_pairs,
     build_block_index,
     exact_id_pairs,
@@ -200,6 +201,7 @@ def link_doses(
     other_linked: pl.DataFrame | OtherLinkedLookup | None = None,
     reviews: pl.DataFrame | None = None,
     baseline: LinkageSettings | None = None,
+    counts: RegistryCounts | None = None,
 ) -> LinkageResult:
     """Link every dose record to a registry person, or say why not (see classify.py for the cascade).
 
@@ -212,7 +214,9 @@ def link_doses(
     `reviews`: people's decisions the linkage must honour (decisions.linkage_instructions): applied
     links, not-in-registry and not-this-person decisions, and same-day conflicts;
     `baseline`: the hand-set settings that calibrated `settings` may never be bolder than (a record links only
-    where both would link it to the same person; calibrate.py).
+    where both would link it to the same person; calibrate.py);
+    `counts`: namesakes and oversized blocks of the whole registry when `registry` is only the part of it the
+    batch can reach (reach.py); None: `registry` is whole.
     Memory: pass `doses` and `registry` as temporaries, and only their indexed forms stay alive.
     """
     settings = DEFAULT_SETTINGS if settings is None else settings
@@ -220,6 +224,7 @@ def link_doses(
     if "name_key" not in registry.columns:  # snapshot rows, not precomputed features
         _require(registry, REGISTRY_COLUMNS, "registry")
     people = as_registry_features(registry)
+    counts = RegistryCounts.of(people) if counts is None else counts
     del registry  # a chunked input frame would otherwise live beside its contiguous copy
     if doses.select(pl.struct("source_file", "source_row").is_duplicated().any()).item():
         raise ValueError("doses has repeated (source_file, source_row)")
@@ -228,7 +233,7 @@ def link_doses(
     decided, fixes, embedded, rest, owners = _settle_slices(doses, people, settings, held)
     doses = doses.select(_KEPT_DOSE_COLUMNS)  # names, IDs and birth dates are no longer needed
     if rest.height:
-        search_decided, search_fixes = _search_all(rest, owners, people, settings, reviews, baseline)
+        search_decided, search_fixes = _search_all(rest, owners, people, counts, settings, reviews, baseline)
         decided.append(search_decided)
         fixes.append(search_fixes)
     del people, rest  # millions of persons: freed before the duplicate search
@@ -309,6 +314,7 @@ def _search_all(
     rest: pl.DataFrame,
     owners: pl.DataFrame,
     people: pl.DataFrame,
+    counts: RegistryCounts,
     settings: LinkageSettings,
     reviews: pl.DataFrame | None,
     baseline: LinkageSettings | None = None,
@@ -319,8 +325,8 @@ def _search_all(
     records = rest.with_columns(_rec=pl.int_range(pl.len(), dtype=pl.UInt32))  # pair gathers index by position
     instructions = review_instructions(reviews, records, people)
     id_pairs = owners.join(rest.select("_rec", _new=records["_rec"]), on="_rec").select(_rec="_new", _reg="_reg")
-    index = build_block_index(people, settings.max_block_size, wanted=record_block_keys(records))
-    name_counts = namesakes(records, people)
+    index = build_block_index(people, settings.max_block_size, record_block_keys(records), counts.oversized)
+    name_counts = namesakes(records, counts.namesakes)
     decided, fixes = [], []
     for _, chunk in _chunks(records, settings.search_chunk_size):
         scored, truncated = _search(chunk, id_pairs, records, people, index, settings, instructions)

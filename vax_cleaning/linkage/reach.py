@@ -2,90 +2,91 @@
 (when the registry is much larger than the batch: `worth_reaching`).
 
 The national registry holds ~100 M people; a province's records can meet only the people sharing one of their
-blocking keys (block.py) or named by their IDs or by people's review decisions. Those are fetched with one
-DuckDB query of semi-joins, in the registry's row order, so the linkage sees exactly the candidates, blocks,
-namesake counts and tie-breaks it would see with the whole registry in memory. Each fetch condition is a
-superset of blocking rules (all of a name key and birth year's people, all of a birth date and given name's
-people), so every block is fetched whole and its size (max_block_size) is the whole registry's: the result equals
-linking against the whole registry, up to 64-bit block-hash collisions (which only ever add a candidate pair).
+blocks (block.py) or named by their IDs or by people's review decisions. For every blocking rule, the batch's keys
+are joined in DuckDB with the same key computed on registry_features (`BlockingRule.registry_sql`); each block's
+size is counted there, and only the people of blocks small enough to expand (max_block_size) are fetched, in the
+registry's row order. The blocks too large are handed to the block index as known to be too large, and the
+namesake counts (name key + birth year) come as a count table, so the linkage sees exactly the candidates, blocks,
+counts and tie-breaks it would see with the whole registry in memory (up to 64-bit block-hash collisions, which
+only ever add a candidate pair).
 
 | fetched when the registry person ... | covers |
 |---|---|
 | has a record's CCCD as person_id, or its CMND as old_id | the exact-ID owner |
-| has a record's name key and birth year | name_year_*, name_year_partial_*, namesake counts |
-| has a record's name key, birth month and day | name_monthday |
-| has a record's birth date and given name | dob_given |
-| has a record's birth date, family and middle name | dob_family_middle |
-| has a record's ID with one window of digits masked | the near-miss ID windows |
+| shares a block of at most max_block_size people with a record | every blocking rule, the ID windows included |
 | is named by a review decision of the province | people's links |
+
+Counted, not fetched: people with a record's name key and birth year (namesakes), and the blocks larger than
+max_block_size (a common name with a year-only birth date: its records are `truncated`, as with the whole registry).
 """
 
 from __future__ import annotations
 
 from contextlib import ExitStack
+from dataclasses import dataclass
 
 import duckdb
 import polars as pl
 
-from vax_cleaning.linkage.block import BLOCKING_RULES, BlockingRule, IdWindow, with_id_integers
+from vax_cleaning.linkage.block import (
+    BLOCKING_RULES,
+    BlockingRule,
+    RegistryCounts,
+    block_hash,
+    key_parts,
+    with_id_integers,
+)
 from vax_cleaning.linkage.normalize import date_parts, record_ids, with_name_features
 from vax_cleaning.warehouse import read_frame, registered
 
-KEY_TABLES: dict[str, tuple[str, ...]] = {
-    "_reach_name_year": ("name_key", "birth_year"),
-    "_reach_name_monthday": ("name_key", "birth_month", "birth_day"),
-    "_reach_dob_given": ("birth_year", "birth_month", "birth_day", "given_key"),
-    "_reach_dob_family": ("birth_year", "birth_month", "birth_day", "family_key", "middle_key"),
-}
-"""Record-side key tables joined on equally named registry_features columns (rows with a NULL part never meet)."""
 
-_WINDOW_RULES: tuple[BlockingRule, ...] = tuple(rule for rule in BLOCKING_RULES if rule.window is not None)
+def _table(rule: BlockingRule) -> str:
+    return f"_reach_rule_{rule.rule_id}"
 
 
 def reach_keys(doses: pl.DataFrame, person_ids: pl.Series | None = None) -> dict[str, pl.DataFrame]:
-    """The batch's keys, one small table each: IDs, name keys, birth date + name parts, masked ID windows."""
+    """The batch's keys, one small table each: IDs, reviewed person_ids, name key + birth year, and per blocking rule
+    its distinct key values (k0, k1, ...) numbered by `_key`."""
     written = doses.lazy().select(
         pl.col("full_name").cast(pl.String),
         *date_parts(),
         *(expr.alias(name) for name, expr in record_ids().items()),
     )
-    records = with_name_features(written).collect()
+    records = with_id_integers(with_name_features(written).collect())
     keys = {
-        table: records.select(columns).drop_nulls().unique() for table, columns in KEY_TABLES.items()
-    }  # fmt: skip
-    keys["_reach_ids"] = records.select("id_number", "id_kind").drop_nulls().unique()
-    keys["_reach_windows"] = _window_keys(records)
+        _table(rule): key_parts(records, rule, rule.record_parts, rule.record_filter)
+        .select(f"k{i}" for i in range(len(rule.record_parts)))
+        .unique()
+        .collect()
+        .with_row_index("_key")
+        for rule in BLOCKING_RULES
+    }
+    keys["_reach_ids"] = records.select("id_number", "id_kind").drop_nulls().unique().collect()
+    keys["_reach_name_year"] = records.select("name_key", "birth_year").drop_nulls().unique().collect()
     persons = pl.Series("person_id", [], pl.String) if person_ids is None else person_ids.rename("person_id")
     keys["_reach_persons"] = persons.drop_nulls().unique().to_frame()
     return keys
 
 
-def _window_keys(records: pl.DataFrame) -> pl.DataFrame:
-    """(rule, masked): each written ID with every window of its kind masked, as the window rules key it."""
-    ids = with_id_integers(records.select("id_number", "id_kind").drop_nulls().unique())  # a person's doses: one ID
-    parts = [
-        ids.filter(rule.record_filter).select(
-            rule=pl.lit(rule.rule_id, pl.Int32), masked=rule.record_parts[0].cast(pl.Int64)
-        )
-        for rule in _WINDOW_RULES
-    ]
-    return pl.concat(parts).collect()  # repeats left in: the semi-join does not mind them
+def registry_keys_sql(rule: BlockingRule) -> str:
+    """(registry_row, k0, k1, ...) of every registry person under `rule`, as the block index keys them in polars."""
+    parts = ", ".join(f"{sql} AS k{i}" for i, sql in enumerate(rule.registry_sql))
+    where = "" if rule.registry_filter_sql is None else f" WHERE {rule.registry_filter_sql}"
+    return f"SELECT registry_row, {parts} FROM registry_features{where}"
 
 
-def _masked_sql(window: IdWindow) -> str:
-    """IdWindow.masked in SQL, on the registry's column."""
-    value = f"TRY_CAST({window.registry_column} AS BIGINT)"
-    return f"({value} // {window.high_divisor}) * {window.low_modulus} + {value} % {window.low_modulus}"
+def _rule_rows_sql(rule: BlockingRule) -> str:
+    """(registry_row, _key) of the registry people sharing one of the batch's keys under `rule` (NULLs never join)."""
+    columns = ", ".join(f"k{i}" for i in range(len(rule.registry_sql)))
+    return f"SELECT registry_row, _key FROM ({registry_keys_sql(rule)}) JOIN {_table(rule)} USING ({columns})"
 
 
-def _windows_sql(column: str) -> list[str]:
-    """registry_row of people one of whose masked `column` values a record shares, one query per window."""
-    return [
-        f"SELECT registry_row FROM registry_features WHERE {_masked_sql(rule.window)} IN "
-        f"(SELECT masked FROM _reach_windows WHERE rule = {rule.rule_id})"
-        for rule in _WINDOW_RULES
-        if rule.window.registry_column == column
-    ]
+def _block_sizes_sql() -> str:
+    """(rule, _key, people) of every block the batch's keys reach."""
+    return "\n        UNION ALL ".join(
+        f"SELECT {rule.rule_id} AS rule, _key, count(*) AS people FROM ({_rule_rows_sql(rule)}) GROUP BY _key"
+        for rule in BLOCKING_RULES
+    )
 
 
 REACH_ABOVE = 4
@@ -99,10 +100,12 @@ def worth_reaching(registry_people: int, records: int) -> bool:
 
 
 def reachable_sql() -> str:
-    """registry_features rows any record of the registered key tables can reach, in registry order."""
-    joins = [
-        f"SELECT registry_row FROM registry_features SEMI JOIN {table} USING ({', '.join(columns)})"
-        for table, columns in KEY_TABLES.items()
+    """registry_features rows the registered key tables reach through an ID, a review or a block not listed in the
+    registered `_reach_oversized`, in registry order."""
+    blocks = [
+        f"SELECT registry_row FROM ({_rule_rows_sql(rule)}) "
+        f"WHERE _key NOT IN (SELECT _key FROM _reach_oversized WHERE rule = {rule.rule_id})"
+        for rule in BLOCKING_RULES
     ]
     reach = "\n        UNION ".join(
         [
@@ -111,9 +114,7 @@ def reachable_sql() -> str:
             "SELECT registry_row FROM registry_features"
             " WHERE old_id IN (SELECT id_number FROM _reach_ids WHERE id_kind = 'cmnd')",
             "SELECT registry_row FROM registry_features WHERE person_id IN (SELECT person_id FROM _reach_persons)",
-            *joins,
-            *_windows_sql("person_id"),
-            *_windows_sql("old_id"),
+            *blocks,
         ]
     )
     return f"""
@@ -122,11 +123,56 @@ def reachable_sql() -> str:
         ORDER BY registry_row"""
 
 
+NAMESAKES_SQL = """
+    SELECT name_key, birth_year, count(*) AS namesakes
+    FROM registry_features SEMI JOIN _reach_name_year USING (name_key, birth_year)
+    GROUP BY ALL"""
+
+
+@dataclass(frozen=True)
+class ReachedRegistry:
+    """The part of the registry a batch can reach, and what the linkage needs to know of the rest."""
+
+    people: pl.DataFrame
+    """registry_features rows, in registry order."""
+    counts: RegistryCounts
+    """Namesakes and oversized blocks, counted over the whole registry."""
+
+
 def reachable_people(
-    conn: duckdb.DuckDBPyConnection, doses: pl.DataFrame, person_ids: pl.Series | None = None
-) -> pl.DataFrame:
-    """registry_features rows (in registry order) the records of `doses` can reach; `person_ids`: named by reviews."""
+    conn: duckdb.DuckDBPyConnection,
+    doses: pl.DataFrame,
+    max_block_size: int,
+    person_ids: pl.Series | None = None,
+) -> ReachedRegistry:
+    """The registry people the records of `doses` can reach; `person_ids`: named by reviews."""
+    keys = reach_keys(doses, person_ids)
     with ExitStack() as stack:
-        for name, frame in reach_keys(doses, person_ids).items():
+        for name, frame in keys.items():
             stack.enter_context(registered(conn, name, frame))
-        return read_frame(conn, reachable_sql())
+        sizes = read_frame(conn, _block_sizes_sql())
+        oversized = sizes.filter(pl.col("people") > max_block_size).select(
+            pl.col("rule").cast(pl.Int32), pl.col("_key").cast(pl.UInt32)
+        )
+        stack.enter_context(registered(conn, "_reach_oversized", oversized))
+        people = read_frame(conn, reachable_sql())
+        namesakes = read_frame(conn, NAMESAKES_SQL)
+    counts = RegistryCounts(
+        namesakes=namesakes.with_columns(
+            pl.col("birth_year").cast(keys["_reach_name_year"].schema["birth_year"]),
+            pl.col("namesakes").cast(pl.UInt32),
+        ),
+        oversized=_oversized_hashes(keys, oversized),
+    )
+    return ReachedRegistry(people, counts)
+
+
+def _oversized_hashes(keys: dict[str, pl.DataFrame], oversized: pl.DataFrame) -> pl.Series:
+    """block_hash of the oversized blocks, hashed from the batch's own key values (the types the index hashes)."""
+    hashes = [
+        keys[_table(rule)]
+        .join(oversized.filter(pl.col("rule") == rule.rule_id), on="_key", how="semi")
+        .select(block_hash(rule).alias("block_hash"))
+        for rule in BLOCKING_RULES
+    ]
+    return pl.concat(hashes)["block_hash"]

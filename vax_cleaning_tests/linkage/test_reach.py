@@ -11,11 +11,11 @@ from vax_cleaning.generate import generate_landing_folder
 from vax_cleaning.ingest.exports import ingest_province
 from vax_cleaning.ingest.registry import load_registry
 from vax_cleaning.linkage import link_doses
-from vax_cleaning.linkage.block import BLOCKING_RULES, with_id_integers
+from vax_cleaning.linkage.block import BLOCKING_RULES, key_parts, with_id_integers
 from vax_cleaning.linkage.calibrate import RegistryRows, calibrate
 from vax_cleaning.linkage.features_store import build_registry_features
 from vax_cleaning.linkage.normalize import registry_features
-from vax_cleaning.linkage.reach import _masked_sql, reachable_people, worth_reaching
+from vax_cleaning.linkage.reach import reachable_people, registry_keys_sql, worth_reaching
 from vax_cleaning.linkage.settings import DEFAULT_SETTINGS
 from vax_cleaning_tests.linkage.stories import cccd, dose, doses, person, registry
 
@@ -31,16 +31,23 @@ def warehouse_of(people: pl.DataFrame) -> duckdb.DuckDBPyConnection:
     return conn
 
 
-def reached(people: pl.DataFrame, batch: pl.DataFrame, person_ids: list[str] | None = None) -> set[str]:
+MAX_BLOCK = DEFAULT_SETTINGS.max_block_size
+
+
+def reached(
+    people: pl.DataFrame, batch: pl.DataFrame, person_ids: list[str] | None = None, max_block_size: int = MAX_BLOCK
+) -> set[str]:
     """person_ids of the registry people fetched for the batch."""
     named = None if person_ids is None else pl.Series("person_id", person_ids, pl.String)
-    return set(reachable_people(warehouse_of(people), batch, named)["person_id"])
+    return set(reachable_people(warehouse_of(people), batch, max_block_size, named).people["person_id"])
 
 
 def test_every_blocking_rule_reaches_its_people_and_nobody_else():
     people = registry(
         person(HUNG, "Trần Thị Lan", "1960-01-01", "Nữ"),  # owns the ID written on the record
-        person(cccd(1985, "Nam", 7), "Nguyễn Văn Hùng", "1985-09-09", "Nam"),  # same name and birth year
+        person(cccd(1985, "Nam", 7), "Nguyễn Văn Hùng", "1985-03-20", "Nam"),  # same name, year and month
+        person(cccd(1985, "Nam", 9), "Nguyễn Văn Hùng", "1985", "Nam"),  # same name, registry year-only
+        person(cccd(1950, "Nam", 1), "Hoàng Văn Nam", "1950-06-06", "Nam"),  # the 01/01 placeholder's name and year
         person(cccd(1986, "Nam", 1), "Nguyễn Văn Hùng", "1986-03-04", "Nam"),  # same name, month and day
         person(cccd(1985, "Nam", 2), "Lê Quốc Hùng", "1985-03-04", "Nam"),  # same birth date and given name
         person(cccd(1985, "Nam", 3), "Nguyễn Văn Hải", "1985-03-04", "Nam"),  # same birth date, family and middle
@@ -49,22 +56,24 @@ def test_every_blocking_rule_reaches_its_people_and_nobody_else():
         person(cccd(1980, "Nữ", 5), "Đỗ Thị Hoa", "1980-08-08", "Nữ"),  # named by a reviewer's link
         person(cccd(1999, "Nữ", 6), "Bùi Thị Xuân", "1999-09-09", "Nữ"),  # nothing in common: not fetched
         person(cccd(1990, "Nam", 8), "Nguyễn Văn Hùng", "1990-07-07", "Nam"),  # a namesake no block meets
+        person(cccd(1985, "Nam", 10), "Nguyễn Văn Hùng", "1985-09-09", "Nam"),  # born the same year: counted only
     )
     batch = doses(
         dose("Nguyễn Văn Hùng", "1985-03-04", "Nam", HUNG),
         dose("Hoàng Văn Nam", "1950-01-01", "Nam", "212345678"),
     )
     fetched = reached(people, batch, [cccd(1980, "Nữ", 5)])
-    assert fetched == set(people["person_id"]) - {cccd(1999, "Nữ", 6), cccd(1990, "Nam", 8)}
+    assert fetched == set(people["person_id"]) - {cccd(1999, "Nữ", 6), cccd(1990, "Nam", 8), cccd(1985, "Nam", 10)}
 
 
 def test_people_come_in_registry_order_whatever_reached_them():
     people = registry(
-        person(cccd(1985, "Nam", 1), "Nguyễn Văn Hùng", "1985-07-07", "Nam"),
+        person(cccd(1985, "Nam", 1), "Nguyễn Văn Hùng", "1985-03-07", "Nam"),
         person(HUNG, "Trần Thị Lan", "1960-01-01", "Nữ"),
         person(cccd(1985, "Nam", 2), "Nguyễn Văn Hùng", "1985-03-04", "Nam"),
     )
-    fetched = reachable_people(warehouse_of(people), doses(dose("Nguyễn Văn Hùng", "1985-03-04", "Nam", HUNG)))
+    batch = doses(dose("Nguyễn Văn Hùng", "1985-03-04", "Nam", HUNG))
+    fetched = reachable_people(warehouse_of(people), batch, MAX_BLOCK).people
     assert fetched["registry_row"].to_list() == [0, 1, 2]  # ties between candidates break the same way
 
 
@@ -78,20 +87,46 @@ def generated_province(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.Dat
     return batch, people
 
 
-def test_linking_with_the_reachable_people_equals_linking_with_the_whole_registry(generated_province):
+def test_a_block_too_large_is_counted_not_fetched():
+    namesakes = [person(cccd(1985, "Nam", day), "Nguyễn Văn Hùng", f"1985-03-{day:02d}", "Nam") for day in (4, 5, 6)]
+    people = registry(*namesakes, person(cccd(1990, "Nam", 9), "Nguyễn Văn Hùng", "1990-07-07", "Nam"))
+    batch = doses(dose("Nguyễn Văn Hùng", "1985-03-04", "Nam", ""))
+    whole = reachable_people(warehouse_of(people), batch, max_block_size=3)
+    assert set(whole.people["person_id"]) == set(people["person_id"][:3])  # born March 1985: one block of 3
+    small = reachable_people(warehouse_of(people), batch, max_block_size=2)
+    assert small.people["person_id"].to_list() == [cccd(1985, "Nam", 4)]  # shares smaller blocks with the record
+    assert small.counts.oversized.len() == 1  # name + March 1985: known too large, though 2 of its 3 stay home
+    assert small.counts.namesakes.select("birth_year", "namesakes").rows() == [(1985, 3)]
+
+
+@pytest.mark.parametrize("max_block_size", [MAX_BLOCK, 3])
+def test_linking_with_the_reachable_people_equals_linking_with_the_whole_registry(generated_province, max_block_size):
     batch, people = generated_province
+    settings = DEFAULT_SETTINGS.with_overrides(max_block_size=max_block_size)
     conn = warehouse_of(people)
     whole = conn.sql("SELECT * EXCLUDE (source_hash) FROM registry_features ORDER BY registry_row").pl()
-    subset = reachable_people(conn, batch)
-    assert subset.height < whole.height
+    subset = reachable_people(conn, batch, max_block_size)
+    assert subset.people.height < whole.height
+    assert (subset.counts.oversized.len() > 0) == (max_block_size < MAX_BLOCK)  # blocks of 4+ people exist
     assert not worth_reaching(whole.height, batch.height)  # the pipeline would read all here; the result is the same
-    with_all = calibrate(batch, whole, DEFAULT_SETTINGS)
-    with_subset = calibrate(batch, subset, DEFAULT_SETTINGS, RegistryRows.of(whole))
+    with_all = calibrate(batch, whole, settings)
+    with_subset = calibrate(batch, subset.people, settings, RegistryRows.of(whole), subset.counts)
     assert with_subset.settings == with_all.settings and with_all.fitted  # u from the whole registry either way
-    expected = link_doses(batch, whole, with_all.settings, baseline=DEFAULT_SETTINGS)
-    got = link_doses(batch, subset, with_subset.settings, baseline=DEFAULT_SETTINGS)
+    expected = link_doses(batch, whole, with_all.settings, baseline=settings)
+    got = link_doses(batch, subset.people, with_subset.settings, baseline=settings, counts=subset.counts)
     assert got.matched.equals(expected.matched)
     assert got.corrections.sort(pl.all()).equals(expected.corrections.sort(pl.all()))
+
+
+def test_every_rule_keys_the_registry_alike_in_sql_and_in_polars(generated_province):
+    # the registry side of a reach is keyed by DuckDB, the block index by polars: a key that differs misses a block
+    conn = warehouse_of(generated_province[1])
+    features = conn.sql("SELECT * FROM registry_features").pl()
+    for rule in BLOCKING_RULES:
+        in_polars = key_parts(with_id_integers(features), rule, rule.registry_parts, rule.registry_filter)
+        expected = in_polars.select("registry_row", *(f"k{i}" for i in range(len(rule.registry_sql)))).collect()
+        in_sql = conn.sql(registry_keys_sql(rule)).pl().drop_nulls().cast(expected.schema)
+        assert in_sql.sort("registry_row").equals(expected.sort("registry_row")), rule.name
 
 
 @pytest.mark.parametrize("written", ["000000000001", "001195000001", "079085123456", "999999999999"])
@@ -100,7 +135,7 @@ def test_every_id_window_is_masked_alike_in_sql_and_in_polars(written: str):
     for rule in (rule for rule in BLOCKING_RULES if rule.window is not None):
         value = written if rule.window.width == 12 else written[:9]
         column = rule.window.registry_column
-        in_sql = duckdb.sql(f"SELECT {_masked_sql(rule.window)} FROM (SELECT '{value}' AS {column})").fetchall()[0][0]
+        in_sql = duckdb.sql(f"SELECT {rule.window.masked_sql()} FROM (SELECT '{value}' AS {column})").fetchall()[0][0]
         frame = pl.DataFrame({rule.window.record_column: [value]})
         in_polars = with_id_integers(frame).select(rule.record_parts[0]).collect().item()
         assert in_sql == in_polars, rule.name

@@ -160,6 +160,8 @@ def registry_features(context: dg.AssetExecutionContext, duckdb: DuckDBResource)
 def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, config: LinkageConfig):
     """Links one province's records against the national registry; cross-province duplicates settle here."""
     code = province_code(context.partition_key)
+    with terminal_errors(ValueError):  # an operator's setting out of range: the message names it
+        settings = config.settings()
     with duckdb.get_connection() as conn:
         with terminal_errors(warehouse.MissingTableError):
             warehouse.require_table(
@@ -172,8 +174,12 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
         )
         reviews = _review_instructions(conn, code)
         registry_size = conn.execute("SELECT count(*) FROM registry_features").fetchall()[0][0]
+        counts = None  # the whole registry is read: link_doses counts namesakes and block sizes itself
         if worth_reaching(registry_size, doses.height):  # only the people these records can reach (linkage/reach.py)
-            people = reachable_people(conn, doses, None if reviews is None else reviews["person_id"])
+            named = None if reviews is None else reviews["person_id"]
+            reached = reachable_people(conn, doses, settings.max_block_size, named)
+            people, counts = reached.people, reached.counts
+            del reached
         else:
             people = warehouse.read_frame(
                 conn, "SELECT * EXCLUDE (source_hash) FROM registry_features ORDER BY registry_row"
@@ -183,10 +189,8 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
     context.log.info(f"province {code}: {inputs['registry'].height} of {registry_size} registry people read")
     # millions of rows each, handed over (popped) so that link_doses can free what it no longer needs;
     # the warehouse stays unlocked while the linkage runs
-    with terminal_errors(ValueError):  # an operator's setting out of range: the message names it
-        settings = config.settings()
     whole = RegistryRows(registry_size, _registry_rows_at(duckdb))  # u comes from the whole registry
-    calibration = calibrate(inputs["doses"], inputs["registry"], settings, whole)  # EM on this batch
+    calibration = calibrate(inputs["doses"], inputs["registry"], settings, whole, counts)  # EM on this batch
     result = link_doses(
         inputs.pop("doses"),
         inputs.pop("registry"),
@@ -194,6 +198,7 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
         baseline=settings,  # a link stands only where the hand-set weights link the same person too
         other_linked=_other_linked_lookup(duckdb, code),
         reviews=reviews,
+        counts=counts,
     )
     matched = result.matched.with_columns(registry_snapshot_date=pl.lit(snapshot_date))
     corrections = result.corrections.with_columns(province_code=pl.lit(code))
