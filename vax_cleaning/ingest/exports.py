@@ -241,12 +241,79 @@ class _FileResult:
     not_ingested: tuple[str, ...] = ()
 
 
-def ingest_province(exports_dir: Path, province_code: str, today: date) -> ProvinceExports:
-    """Read every export file of the province; one file's failure, whatever it is, never loses the others."""
-    landed = landed_files(exports_dir, province_code)
+@dataclass(frozen=True)
+class IngestPlan:
+    """What a province run reads, given what earlier runs ingested (export_files): only what is new."""
+
+    to_read: list[LandedFile]
+    """New files, copies completed since they were first read, and entries settled by name (re-settled each run)."""
+    replaced: list[str]
+    """`export_files.file` names whose stored rows this run's rows replace."""
+    kept_labels: frozenset[str]
+    """source_file identities of the files kept as ingested: a new file may not take one of them."""
+    changed: list[str]
+    """Files whose content changed, or that disappeared, after they were ingested: each with what happened."""
+
+
+def plan_ingestion(landed: list[LandedFile], stored: pl.DataFrame) -> IngestPlan:
+    """Landed files are immutable: one ingested before with the same size and SHA-256 is not read again.
+
+    `stored`: the province's export_files rows (file, source_file, size_bytes, sha256). A file that grew from
+    what was read (the copy was still under way) is read again whole; any other change is named, not ingested.
+    """
+    ingested = {row["file"]: row for row in stored.unique("file").iter_rows(named=True)}
+    to_read, replaced, changed = [], [], []
+    for entry in landed:
+        before = ingested.get(entry.name)
+        if entry.status is not None or before is None or before["sha256"] is None:  # settled by name, or new
+            to_read.append(entry)
+            replaced.extend([entry.name] if before is not None else [])
+            continue
+        size, digest = _content_identity(entry.path)
+        if (size, digest) == (before["size_bytes"], before["sha256"]):
+            continue
+        if (
+            size is not None
+            and size > before["size_bytes"]
+            and _prefix_digest(entry.path, before["size_bytes"]) == (before["sha256"])
+        ):
+            to_read.append(entry)  # the rest of a half-copied file arrived
+            replaced.append(entry.name)
+        else:
+            changed.append(
+                f"{entry.name}: content changed since it was ingested ({before['size_bytes']} -> {size} bytes)"
+            )
+    landed_names = {entry.name for entry in landed}
+    changed += [f"{name}: removed after it was ingested" for name in sorted(set(ingested) - landed_names)]
+    gone = set(replaced) | {entry.name for entry in to_read}
+    kept = stored.filter(~pl.col("file").is_in(list(gone)))["source_file"]
+    return IngestPlan(to_read, replaced, frozenset(kept.to_list()), changed)
+
+
+def _prefix_digest(path: Path, size: int) -> str | None:
+    """SHA-256 of the file's first `size` bytes."""
+    try:
+        with path.open("rb") as handle:
+            digest = hashlib.sha256()
+            while size > 0:
+                chunk = handle.read(min(size, 1 << 20))
+                if not chunk:
+                    return None
+                digest.update(chunk)
+                size -= len(chunk)
+            return digest.hexdigest()
+    except OSError:
+        return None
+
+
+def ingest_province(
+    exports_dir: Path, province_code: str, today: date, plan: IngestPlan | None = None
+) -> ProvinceExports:
+    """Read the province's export files (all, or those of `plan`); one file's failure never loses the others."""
+    landed = landed_files(exports_dir, province_code) if plan is None else plan.to_read
     with ThreadPoolExecutor(max_workers=READER_THREADS) as pool:  # decoding holds the GIL, polars work does not
         per_file = list(pool.map(lambda entry: _ingest_entry(entry, province_code, today), landed))
-    per_file = _refuse_label_collisions(landed, per_file, province_code)
+    per_file = _refuse_label_collisions(landed, per_file, province_code, set() if plan is None else plan.kept_labels)
     return ProvinceExports(
         accepted=pl.concat([pl.DataFrame(schema=ACCEPTED_SCHEMA), *(result.accepted for result in per_file)]),
         rejected=pl.concat([pl.DataFrame(schema=REJECTED_SCHEMA), *(result.rejected for result in per_file)]),
@@ -314,10 +381,10 @@ def _unread(entry: LandedFile, reason: str | None) -> tuple[str, ...]:
 
 
 def _refuse_label_collisions(
-    landed: list[LandedFile], results: list[_FileResult], province_code: str
+    landed: list[LandedFile], results: list[_FileResult], province_code: str, taken: set[str] | frozenset[str]
 ) -> list[_FileResult]:
     """A file whose record identity (`source_file`, with its sheet) another file already has is refused by name."""
-    seen: set[str] = set()
+    seen: set[str] = set(taken)
     kept = []
     for entry, result in zip(landed, results, strict=True):
         if seen.intersection(result.labels):

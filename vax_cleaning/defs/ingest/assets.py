@@ -5,15 +5,33 @@ from datetime import date
 import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
+from pydantic import Field
 
 from vax_cleaning import warehouse
 from vax_cleaning.defs.metadata import counts_by, table_metadata
 from vax_cleaning.defs.policies import terminal_errors, warehouse_multi_asset
 from vax_cleaning.ingest import registry
-from vax_cleaning.ingest.exports import files_outside_province_folders, ingest_province, unknown_province_folders
+from vax_cleaning.ingest.exports import (
+    files_outside_province_folders,
+    ingest_province,
+    landed_files,
+    plan_ingestion,
+    unknown_province_folders,
+)
 from vax_cleaning.ingest.registry import RegistryError, ignored_entries
 from vax_cleaning.partitions import province_code, province_partitions
 from vax_cleaning.resources import LandingFolder
+
+
+class IngestConfig(dg.Config):
+    """How much of the province's folder a run reads."""
+
+    reingest: bool = Field(
+        default=False,
+        description="Read every file of the province again, not only the new ones, and replace what was ingested "
+        "(after a landed file was deliberately replaced, or a new version of the reading rules).",
+    )
+
 
 RAW_CHECKS = [
     dg.AssetCheckSpec(
@@ -74,18 +92,33 @@ RAW_CHECKS = [
     partitions_def=province_partitions,
     check_specs=RAW_CHECKS,
 )
-def raw_dose_exports(context: dg.AssetExecutionContext, landing: LandingFolder, duckdb: DuckDBResource):
-    """Re-reads the whole province folder each run so that a rerun gives the same tables (written in one transaction)."""
+def raw_dose_exports(
+    context: dg.AssetExecutionContext, landing: LandingFolder, duckdb: DuckDBResource, config: IngestConfig
+):
+    """Reads only the files no earlier run ingested (landed files are immutable), or the whole folder on request."""
     code = province_code(context.partition_key)
-    exports = ingest_province(landing.exports_dir, code, landing.today())
+    with duckdb.get_connection() as conn:
+        ingested = None if config.reingest else _ingested_files(conn, code)
+    plan = None if ingested is None else plan_ingestion(landed_files(landing.exports_dir, code), ingested)
+    if plan is not None and plan.changed:
+        raise dg.Failure(
+            description=f"province {code}: landed files changed after they were ingested: {'; '.join(plan.changed)}. "
+            "Fix: land a correction as a new file and put the original back; to read the province's folder anew as "
+            "it is now, run with config reingest: true.",
+            allow_retries=False,
+        )
+    exports = ingest_province(landing.exports_dir, code, landing.today(), plan)
     with duckdb.get_connection() as conn:
         tables = {
             "raw_dose_exports": exports.accepted,
             "rejected_rows": exports.rejected,
             "export_files": exports.files,
         }
-        changed_files = files_changed_since_ingested(conn, code, exports.files)  # before export_files is replaced
-        warehouse.replace_slices(conn, tables, "province_code", code)
+        changed_files = files_changed_since_ingested(conn, code, exports.files) if plan is None else []
+        if plan is None:
+            warehouse.replace_slices(conn, tables, "province_code", code)
+        else:
+            _add_files(conn, tables, code, [*plan.replaced, *(entry.name for entry in plan.to_read)])
         stored = conn.execute(
             """SELECT (SELECT count(*) FROM raw_dose_exports WHERE province_code = $1),
                       (SELECT count(*) FROM rejected_rows WHERE province_code = $1 AND source_row > 0),
@@ -95,8 +128,11 @@ def raw_dose_exports(context: dg.AssetExecutionContext, landing: LandingFolder, 
                       (SELECT count(*) FROM raw_dose_exports WHERE province_code = $1 AND vaccination_date IS NULL)""",
             [code],
         ).fetchall()[0]
+        file_records = conn.execute(
+            "SELECT coalesce(sum(records), 0) FROM export_files WHERE province_code = ?", [code]
+        ).fetchall()[0][0]
     accepted_rows, rejected_rows, duplicated_identities, undated = stored
-    file_records = int(exports.files["records"].sum())
+    read = "all files" if plan is None else f"{len(plan.to_read)} new or completed files"
     unknown_folders = unknown_province_folders(landing.exports_dir)
     loose_files = files_outside_province_folders(landing.exports_dir)
     layout_problems = [
@@ -104,8 +140,8 @@ def raw_dose_exports(context: dg.AssetExecutionContext, landing: LandingFolder, 
         *([f"files directly under exports/, in no province folder: {loose_files}"] if loose_files else []),
     ]
     context.log.info(
-        f"province {code}: {exports.files.height} files, {file_records} records, "
-        f"{accepted_rows} accepted, {rejected_rows} rejected"
+        f"province {code}: read {read} ({exports.files.height} inventory rows, {exports.accepted.height} accepted); "
+        f"now {file_records} records, {accepted_rows} accepted, {rejected_rows} rejected"
     )
     yield dg.MaterializeResult(
         asset_key="rejected_rows",
@@ -126,7 +162,9 @@ def raw_dose_exports(context: dg.AssetExecutionContext, landing: LandingFolder, 
     yield dg.MaterializeResult(
         asset_key="raw_dose_exports",
         metadata={
-            **table_metadata(exports.accepted, "raw_dose_exports"),
+            **table_metadata(exports.accepted, "raw_dose_exports", rows=accepted_rows),
+            "read_this_run": read,
+            "accepted_this_run": exports.accepted.height,
             "files": exports.files.height,
             "records_in_files": file_records,
             "rejected": rejected_rows,
@@ -170,6 +208,41 @@ def raw_dose_exports(context: dg.AssetExecutionContext, landing: LandingFolder, 
             ),
         ],
     )
+
+
+def _ingested_files(conn, code: str) -> pl.DataFrame | None:
+    """The province's export_files rows (file, source_file, size_bytes, sha256): what earlier runs ingested (None: a
+    warehouse from before files had an identity, read whole once)."""
+    if not warehouse.table_exists(conn, "export_files"):
+        return pl.DataFrame(
+            schema={"file": pl.String, "source_file": pl.String, "size_bytes": pl.Int64, "sha256": pl.String}
+        )
+    if not {"file", "sha256"} <= {row[0] for row in conn.execute("DESCRIBE export_files").fetchall()}:
+        return None
+    return warehouse.read_frame(
+        conn, "SELECT file, source_file, size_bytes, sha256 FROM export_files WHERE province_code = ?", [code]
+    )
+
+
+def _add_files(conn, tables: dict[str, pl.DataFrame], code: str, files: list[str]) -> None:
+    """This run's rows in, the earlier rows of the same files out, in one transaction."""
+    for table, frame in tables.items():
+        warehouse.ensure_table(conn, table, frame)
+    gone = pl.DataFrame({"file": files}, schema={"file": pl.String})
+    with warehouse.transaction(conn), warehouse.registered(conn, "_gone_files", gone):
+        conn.execute(
+            """CREATE OR REPLACE TEMP TABLE _gone_sources AS SELECT source_file FROM export_files
+               WHERE province_code = ? AND file IN (SELECT file FROM _gone_files)""",
+            [code],
+        )
+        for table, frame in tables.items():
+            with warehouse.registered(conn, "_incoming", frame):
+                conn.execute(
+                    f'DELETE FROM "{table}" WHERE province_code = ? AND source_file IN (SELECT source_file FROM _gone_sources)',
+                    [code],
+                )
+                conn.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _incoming')
+        conn.execute("DROP TABLE _gone_sources")
 
 
 def files_changed_since_ingested(conn, code: str, files: pl.DataFrame) -> list[str]:

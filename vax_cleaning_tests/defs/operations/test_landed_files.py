@@ -1,4 +1,5 @@
-"""Landed files are keyed on their content: a half-copied file runs again once complete; a changed file is named."""
+"""Landed files are keyed on their content: a run reads only new files, a half-copied file again once complete; a
+changed file is refused by name."""
 
 import os
 from pathlib import Path
@@ -65,11 +66,12 @@ def test_a_landed_file_whose_content_changed_after_ingestion_is_named(landing: P
     assert defs.resolve_job_def("load_registry").execute_in_process(instance=instance, run_config=config).success
     clean = defs.resolve_job_def("clean_province")
 
-    def unchanged_check(code: str) -> dg.AssetCheckEvaluation:
-        result = clean.execute_in_process(partition_key=partition_key(code), instance=instance, run_config=config)
-        return next(e for e in result.get_asset_check_evaluations() if e.check_name == "landed_files_unchanged")
+    def run(code: str, run_config: dict = config) -> dg.ExecuteInProcessResult:
+        return clean.execute_in_process(
+            partition_key=partition_key(code), instance=instance, run_config=run_config, raise_on_error=False
+        )
 
-    assert unchanged_check("79").passed and unchanged_check("01").passed
+    assert run("79").success and run("01").success
     with duckdb.connect(str(database), read_only=True) as conn:
         stored = conn.execute("SELECT source_file, size_bytes, sha256 FROM export_files ORDER BY 1").fetchall()
     site = landing / "exports" / "79" / "site1.csv"
@@ -79,15 +81,54 @@ def test_a_landed_file_whose_content_changed_after_ingestion_is_named(landing: P
     ]
     assert all(len(digest) == 64 for *_, digest in stored)
 
-    assert unchanged_check("79").passed  # a rerun of the same files
+    assert run("79").success  # a rerun of the same files
     size_before = site.stat().st_size
     write_export(landing, "79", "site1.csv", [HEADER_VI, GOOD.replace("FA1234", "FA9999")])  # overwritten in place
-    check = unchanged_check("79")
-    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    refused = run("79")
+    assert not refused.success
+    failure = refused.failure_data_for_node("raw_dose_exports").user_failure_data.description
+    assert f"79/site1.csv: content changed since it was ingested ({size_before} -> {site.stat().st_size} bytes)" in (
+        failure
+    )
+    assert "reingest: true" in failure  # the fix
+    with duckdb.connect(str(database), read_only=True) as conn:  # nothing of the changed file was taken in
+        assert conn.execute("SELECT count(*) FROM raw_dose_exports WHERE lot_number = 'FA9999'").fetchall() == [(0,)]
+    assert run("01").success  # other provinces are not concerned
+
+    reread = run("79", {**config, "ops": {"raw_dose_exports": {"config": {"reingest": True}}}})
+    check = next(e for e in reread.get_asset_check_evaluations() if e.check_name == "landed_files_unchanged")
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR  # read anew, and still named once
     assert check.metadata["changed_since_ingested"].value == [
         f"79/site1.csv: content changed since it was ingested ({size_before} -> {site.stat().st_size} bytes)"
     ]
-    assert unchanged_check("01").passed  # other provinces are not concerned
+    assert run("79").success  # from now on that content is the ingested one
+
+
+def test_a_run_reads_only_the_files_that_landed_since_the_last_one(landing: Path, tmp_path: Path):
+    small_landing(landing)
+    database, instance = tmp_path / "w.duckdb", dg.DagsterInstance.ephemeral()
+    config = run_config(landing, database)
+    assert defs.resolve_job_def("load_registry").execute_in_process(instance=instance, run_config=config).success
+    clean = defs.resolve_job_def("clean_province")
+    assert clean.execute_in_process(partition_key=partition_key("79"), instance=instance, run_config=config).success
+    with duckdb.connect(str(database), read_only=True) as conn:
+        before = conn.execute("SELECT * FROM raw_dose_exports ORDER BY ALL").fetchall()
+    copying = landing / "exports" / "79" / "site2.csv"
+    complete = "".join(f"{line}\n" for line in [HEADER_VI, GOOD, GOOD.replace("15/08/2021", "16/08/2021")]).encode()
+    copying.write_bytes(complete[: len(complete) - 20])  # the sensor fired while the copy was under way
+    result = clean.execute_in_process(partition_key=partition_key("79"), instance=instance, run_config=config)
+    ingest = result.asset_materializations_for_node("raw_dose_exports")[-1].metadata
+    assert ingest["read_this_run"].value == "1 new or completed files"
+    copying.write_bytes(complete)  # the rest arrives: the file is read again whole, not refused as changed
+    result = clean.execute_in_process(partition_key=partition_key("79"), instance=instance, run_config=config)
+    conservation = next(e for e in result.get_asset_check_evaluations() if e.check_name == "conservation")
+    assert conservation.passed
+    with duckdb.connect(str(database), read_only=True) as conn:
+        after = conn.execute(
+            "SELECT * FROM raw_dose_exports WHERE source_file <> '79/site2.csv' ORDER BY ALL"
+        ).fetchall()
+        new = conn.execute("SELECT count(*) FROM raw_dose_exports WHERE source_file = '79/site2.csv'").fetchall()
+    assert after == before and new == [(2,)]
 
 
 def test_a_malformed_registry_folder_does_not_stop_the_registry_sensor(landing: Path):
