@@ -20,7 +20,8 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 PROVINCE_ASSETS = (
-    "raw_dose_exports,rejected_rows,export_files,review_decisions,matched_records,correction_sets,province_progress"
+    "raw_dose_exports,rejected_rows,export_files,review_decisions,matched_records,correction_sets,linkage_state,"
+    "province_progress"
 )
 TABLES = {
     "matched_records": "SELECT * EXCLUDE (registry_snapshot_date) FROM matched_records ORDER BY source_file, source_row",

@@ -40,7 +40,8 @@ def test_dg_checks_the_project_layout():
 def test_asset_keys_jobs_schedules_and_sensors_snapshot():
     """What operators find in the UI; a change here is a change of the code location's interface."""
     assert sorted(key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()) == [
-        "correction_sets", "export_files", "latest_province_progress", "matched_records", "national_progress",
+        "correction_sets", "export_files", "latest_province_progress", "linkage_state", "matched_records",
+        "national_progress",
         "passport_ready", "progress_report", "province_progress", "raw_dose_exports", "registry_features",
         "registry_rejected_rows", "registry_snapshot", "rejected_rows", "review_decisions",
     ]  # fmt: skip

@@ -278,6 +278,18 @@ class LinkageSettings:
                 flat[f.name] = value
         return flat
 
+    @classmethod
+    def from_metadata(cls, flat: Mapping[str, float | int | str]) -> LinkageSettings:
+        """The settings `as_metadata` flattened (a province's kept calibration, read back)."""
+        values: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            if "levels" in f.metadata:
+                prefix = f.name.removesuffix("s")
+                values[f.name] = {level: flat[f"{prefix}.{level.label}"] for level in f.metadata["levels"]}
+            else:
+                values[f.name] = flat[f.name]
+        return cls(**values)
+
     def with_overrides(self, **values: float | int) -> LinkageSettings:
         """A copy with some `OPERATOR_SETTINGS` changed (checked like any settings object)."""
         unknown = sorted(set(values) - set(OPERATOR_SETTINGS))

@@ -34,7 +34,7 @@ def test_province_without_a_loaded_registry_fails_at_once_with_the_fix(landing: 
 
 def test_operator_config_covers_exactly_the_operator_settings_with_the_project_defaults():
     config = LinkageConfig()
-    assert set(LinkageConfig.model_fields) == set(OPERATOR_SETTINGS)
+    assert set(LinkageConfig.model_fields) == {*OPERATOR_SETTINGS, "relink"}  # and how much of the province to link
     assert config.settings() == DEFAULT_SETTINGS
 
 

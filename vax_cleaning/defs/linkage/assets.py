@@ -2,6 +2,7 @@
 passport readiness nationally."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import dagster as dg
 import duckdb
@@ -13,13 +14,16 @@ from vax_cleaning import warehouse
 from vax_cleaning.defs.linkage.config import LinkageConfig
 from vax_cleaning.defs.metadata import action_counts, column_lineage, counts_by, status_metadata, table_metadata
 from vax_cleaning.defs.policies import NATIONAL_REFRESH, terminal_errors, warehouse_asset, warehouse_multi_asset
-from vax_cleaning.linkage import link_doses
+from vax_cleaning.linkage import incremental, link_doses
 from vax_cleaning.linkage import passport_ready as eligibility
+from vax_cleaning.linkage.block import RegistryCounts
 from vax_cleaning.linkage.calibrate import RegistryRows, calibrate
 from vax_cleaning.linkage.decisions import linkage_instructions
+from vax_cleaning.linkage.duplicates import DOSE_KEY, ROW_KEY
 from vax_cleaning.linkage.features_store import build_registry_features
-from vax_cleaning.linkage.link import DOSE_COLUMNS, OPTIONAL_DOSE_COLUMNS, OtherLinkedLookup
+from vax_cleaning.linkage.link import DOSE_COLUMNS, OPTIONAL_DOSE_COLUMNS, LinkageResult, OtherLinkedLookup
 from vax_cleaning.linkage.reach import reachable_people, worth_reaching
+from vax_cleaning.linkage.settings import LinkageSettings
 from vax_cleaning.partitions import partition_key, province_code, province_partitions
 from vax_cleaning.report import refresh_progress
 from vax_cleaning.vocabulary import (
@@ -153,12 +157,23 @@ def registry_features(context: dg.AssetExecutionContext, duckdb: DuckDBResource)
             "applied automatically (action=auto), applied after people linked the record (action=confirmed) "
             "or left to a reviewer (action=review).",
         ),
+        dg.AssetSpec(
+            "linkage_state",
+            deps=["matched_records"],
+            group_name="linkage",
+            description="Internal: per province, the files its runs linked and what they were linked with (registry "
+            "snapshot, settings and review decisions' digest, the snapshot's calibration); the next run links only "
+            "files that arrived since, while the rest stays the same.",
+        ),
     ],
     partitions_def=province_partitions,
     check_specs=MATCH_CHECKS,
 )
 def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, config: LinkageConfig):
-    """Links one province's records against the national registry; cross-province duplicates settle here."""
+    """Links one province's records against the national registry; cross-province duplicates settle here.
+
+    Only the records of files that arrived since the last run (and the earlier ones they can change) are linked
+    while the snapshot, settings and review decisions stay the same (linkage/incremental.py); else all of them."""
     code = province_code(context.partition_key)
     with terminal_errors(ValueError):  # an operator's setting out of range: the message names it
         settings = config.settings()
@@ -168,48 +183,211 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
                 conn, "registry_features", "registry_snapshot and registry_features (job load_registry)"
             )
             _require_registry_row(conn)
-        snapshot_date = conn.execute("SELECT max(snapshot_date) FROM registry_snapshot").fetchall()[0][0]
+        run = _LinkRun(
+            code=code,
+            settings=settings,
+            snapshot_date=conn.execute("SELECT max(snapshot_date) FROM registry_snapshot").fetchall()[0][0],
+            registry_size=conn.execute("SELECT count(*) FROM registry_features").fetchall()[0][0],
+            reviews=_review_instructions(conn, code),
+        )
+        state = incremental.read_state(conn, code)
+        digest = incremental.fingerprint(settings, run.reviews)
+        kept = (
+            state
+            if state is not None and (state.snapshot_date, state.fingerprint) == (run.snapshot_date, digest)
+            else None
+        )
+        delta = incremental.file_delta(conn, code) if kept is not None else None
+    if kept is not None and not config.relink and not delta.gone:
+        yield from _link_new_records(context, duckdb, run, kept, delta.new)
+        return
+    yield from _link_whole_province(context, duckdb, run, kept, digest)
+
+
+@dataclass(frozen=True)
+class _LinkRun:
+    """What every linkage of one province run shares."""
+
+    code: str
+    settings: LinkageSettings
+    snapshot_date: object
+    registry_size: int
+    reviews: pl.DataFrame | None
+
+
+def _people(
+    conn: duckdb.DuckDBPyConnection, doses: pl.DataFrame, run: _LinkRun
+) -> tuple[pl.DataFrame, RegistryCounts | None]:
+    """The registry people `doses` can reach (all of them, when the registry is not much larger), in registry order."""
+    if worth_reaching(run.registry_size, doses.height):  # only the people these records can reach (linkage/reach.py)
+        named = None if run.reviews is None else run.reviews["person_id"]
+        reached = reachable_people(conn, doses, run.settings.max_block_size, named)
+        return reached.people, reached.counts
+    people = warehouse.read_frame(conn, "SELECT * EXCLUDE (source_hash) FROM registry_features ORDER BY registry_row")
+    return people, None  # the whole registry: link_doses counts namesakes and block sizes itself
+
+
+def _link_whole_province(
+    context: dg.AssetExecutionContext,
+    duckdb: DuckDBResource,
+    run: _LinkRun,
+    kept: incremental.LinkageState | None,
+    digest: str,
+):
+    """Every record of the province; the calibration is fitted anew unless the snapshot's is kept."""
+    code = run.code
+    with duckdb.get_connection() as conn:
         doses = warehouse.read_frame(
             conn, f"SELECT {DOSE_SELECT} FROM raw_dose_exports WHERE province_code = ?", [code]
         )
-        reviews = _review_instructions(conn, code)
-        registry_size = conn.execute("SELECT count(*) FROM registry_features").fetchall()[0][0]
-        counts = None  # the whole registry is read: link_doses counts namesakes and block sizes itself
-        if worth_reaching(registry_size, doses.height):  # only the people these records can reach (linkage/reach.py)
-            named = None if reviews is None else reviews["person_id"]
-            reached = reachable_people(conn, doses, settings.max_block_size, named)
-            people, counts = reached.people, reached.counts
-            del reached
-        else:
-            people = warehouse.read_frame(
-                conn, "SELECT * EXCLUDE (source_hash) FROM registry_features ORDER BY registry_row"
-            )
+        people, counts = _people(conn, doses, run)
         inputs = {"doses": doses, "registry": people}  # people in registry_snapshot's row order
         del doses, people
-    context.log.info(f"province {code}: {inputs['registry'].height} of {registry_size} registry people read")
+    context.log.info(f"province {code}: {inputs['registry'].height} of {run.registry_size} registry people read")
     # millions of rows each, handed over (popped) so that link_doses can free what it no longer needs;
     # the warehouse stays unlocked while the linkage runs
-    whole = RegistryRows(registry_size, _registry_rows_at(duckdb))  # u comes from the whole registry
-    calibration = calibrate(inputs["doses"], inputs["registry"], settings, whole, counts)  # EM on this batch
+    if kept is None:
+        whole = RegistryRows(run.registry_size, _registry_rows_at(duckdb))  # u comes from the whole registry
+        calibration = calibrate(inputs["doses"], inputs["registry"], run.settings, whole, counts)  # EM on this batch
+        calibrated, calibration_metadata = calibration.settings, calibration.as_metadata()
+    else:  # the snapshot's calibration, fitted at its first run: links do not move as files arrive
+        calibrated, calibration_metadata = kept.calibrated, kept.calibration
     result = link_doses(
         inputs.pop("doses"),
         inputs.pop("registry"),
-        calibration.settings,
-        baseline=settings,  # a link stands only where the hand-set weights link the same person too
+        calibrated,
+        baseline=run.settings,  # a link stands only where the hand-set weights link the same person too
         other_linked=_other_linked_lookup(duckdb, code),
-        reviews=reviews,
+        reviews=run.reviews,
         counts=counts,
     )
-    matched = result.matched.with_columns(registry_snapshot_date=pl.lit(snapshot_date))
+    matched = result.matched.with_columns(registry_snapshot_date=pl.lit(run.snapshot_date))
     corrections = result.corrections.with_columns(province_code=pl.lit(code))
+    state = incremental.LinkageState(run.snapshot_date, digest, calibrated, calibration_metadata)
     with duckdb.get_connection() as conn:
         tables = {"matched_records": matched, "correction_sets": corrections}
+        incremental.ensure_state_table(conn)
         # one transaction: this province's slices, the other provinces' copies turned duplicate and their fresh
-        # progress points are all written or none (a kill half-way leaves every table as it was)
+        # progress points, and the state the next run starts from are all written or none
         with warehouse.replacing_slices(conn, tables, "province_code", code):
             superseded_by_province = _supersede(conn, result.superseded)
             progress_refreshed = refresh_progress(conn, sorted(superseded_by_province))
+            incremental.write_state(conn, code, state)
         checks = _check_results(conn, code)
+    context.log.info(f"province {code}: {matched.height} records matched; {counts_by(matched, 'match_status')}")
+    yield from _report(
+        context,
+        run,
+        (matched, corrections),
+        (matched, corrections),
+        calibration_metadata,
+        (result.superseded.height, superseded_by_province, progress_refreshed),
+        checks,
+        {"linked_this_run": matched.height, "linked_whole_province": True},
+    )
+
+
+def _link_new_records(
+    context: dg.AssetExecutionContext,
+    duckdb: DuckDBResource,
+    run: _LinkRun,
+    kept: incremental.LinkageState,
+    new_files: list[str],
+):
+    """The records of files that arrived since the last run, and the earlier records they can change."""
+    code = run.code
+    lookup = _other_linked_lookup(duckdb, code)
+
+    def link(members: pl.DataFrame) -> tuple[LinkageResult, pl.DataFrame]:
+        with warehouse.registered(conn, "_members", members):
+            doses = warehouse.read_frame(
+                conn,
+                f"SELECT {DOSE_SELECT} FROM raw_dose_exports SEMI JOIN _members USING (source_file, source_row) "
+                "WHERE province_code = ?",
+                [code],
+            )
+        people, counts = _people(conn, doses, run)
+        result = link_doses(
+            doses,
+            people,
+            kept.calibrated,
+            other_linked=lookup,
+            reviews=run.reviews,
+            baseline=run.settings,
+            counts=counts,
+        )
+        linked = result.matched.filter(pl.col("person_id").is_not_null()).select(*ROW_KEY, "person_id")
+        return result, linked.join(doses.select(*ROW_KEY, "vaccination_date", "vaccine_code"), on=ROW_KEY).select(
+            DOSE_KEY
+        )
+
+    with duckdb.get_connection() as conn:
+        if new_files:
+            members, result = incremental.records_to_relink(conn, code, new_files, link)
+        else:  # nothing arrived: nothing changes
+            members = pl.DataFrame(schema={"source_file": pl.String, "source_row": pl.Int32})
+            result, _ = link(members)
+        matched = result.matched.with_columns(registry_snapshot_date=pl.lit(run.snapshot_date))
+        corrections = result.corrections.with_columns(province_code=pl.lit(code))
+        with warehouse.transaction(conn):
+            _replace_rows(conn, {"matched_records": matched, "correction_sets": corrections}, code, members)
+            superseded_by_province = _supersede(conn, result.superseded)
+            progress_refreshed = refresh_progress(conn, sorted(superseded_by_province))
+            incremental.record_linked_files(conn, code)
+        checks = _check_results(conn, code)
+        province = (
+            warehouse.read_frame(
+                conn, "SELECT match_status, rule, decided_by FROM matched_records WHERE province_code = ?", [code]
+            ),
+            warehouse.read_frame(
+                conn, "SELECT field, rule, action FROM correction_sets WHERE province_code = ?", [code]
+            ),
+        )
+    context.log.info(
+        f"province {code}: {len(new_files)} new files; {members.height} records linked (new, and earlier ones "
+        f"sharing a phone + birth date or a dose with them); {counts_by(matched, 'match_status')}"
+    )
+    yield from _report(
+        context,
+        run,
+        (matched, corrections),
+        province,
+        kept.calibration,
+        (result.superseded.height, superseded_by_province, progress_refreshed),
+        checks,
+        {"linked_this_run": members.height, "linked_whole_province": False, "new_files": len(new_files)},
+    )
+
+
+def _replace_rows(
+    conn: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame], code: str, members: pl.DataFrame
+) -> None:
+    """The rows of `members` (source_file, source_row) in each table replaced by the frame's (caller's transaction)."""
+    with warehouse.registered(conn, "_relinked", members):
+        for table, frame in tables.items():
+            conn.execute(
+                f"DELETE FROM {table} WHERE province_code = ? AND (source_file, source_row) IN "
+                "(SELECT (source_file, source_row) FROM _relinked)",
+                [code],
+            )
+            with warehouse.registered(conn, "_incoming", frame):
+                conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+
+
+def _report(
+    context: dg.AssetExecutionContext,
+    run: _LinkRun,
+    written: tuple[pl.DataFrame, pl.DataFrame],
+    province: tuple[pl.DataFrame, pl.DataFrame],
+    calibration: dict,
+    superseded: tuple[int, dict[str, int], list[str]],
+    checks: list[dg.AssetCheckResult],
+    scope: dict[str, object],
+):
+    """Both assets' materializations: this run's rows' schema, the whole province's counts (`province`: matched and
+    correction rows), the other provinces' events, the checks."""
+    code = run.code
+    superseded_rows, superseded_by_province, progress_refreshed = superseded
     for other, records in superseded_by_province.items():  # another province's tables changed: say so on its partition
         assets = ("matched_records", "correction_sets", *(["province_progress"] if other in progress_refreshed else []))
         for asset in assets:
@@ -221,29 +399,34 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
                     metadata={"superseded_by_province": code, "records_now_duplicate": records},
                 )
             )
-    context.log.info(f"province {code}: {matched.height} records matched; {counts_by(matched, 'match_status')}")
+    matched, corrections = written
+    province_matched, province_corrections = province
     yield dg.MaterializeResult(
         asset_key="matched_records",
         metadata={
-            **table_metadata(matched, "matched_records"),
+            **table_metadata(matched, "matched_records", rows=province_matched.height),
             "dagster/column_lineage": MATCHED_LINEAGE,
-            **status_metadata(matched),
-            "decided_by_review": matched.filter(pl.col("decided_by") == DecidedBy.REVIEW).height,
-            "linkage_settings": dg.MetadataValue.json(settings.as_metadata()),
-            "linkage_calibration": dg.MetadataValue.json(calibration.as_metadata()),
-            "registry_snapshot_date": str(snapshot_date),
-            "other_province_records_superseded": result.superseded.height,
+            **status_metadata(province_matched),
+            "decided_by_review": province_matched.filter(pl.col("decided_by") == DecidedBy.REVIEW).height,
+            **scope,
+            "linkage_settings": dg.MetadataValue.json(run.settings.as_metadata()),
+            "linkage_calibration": dg.MetadataValue.json(calibration),
+            "registry_snapshot_date": str(run.snapshot_date),
+            "other_province_records_superseded": superseded_rows,
         },
     )
     yield dg.MaterializeResult(
         asset_key="correction_sets",
         metadata={
-            **table_metadata(corrections, "correction_sets"),
+            **table_metadata(corrections, "correction_sets", rows=province_corrections.height),
             "dagster/column_lineage": CORRECTION_LINEAGE,
-            "by_field": counts_by(corrections, "field"),
-            "by_rule": counts_by(corrections, "rule"),
-            "by_action": action_counts(corrections),
+            "by_field": counts_by(province_corrections, "field"),
+            "by_rule": counts_by(province_corrections, "rule"),
+            "by_action": action_counts(province_corrections),
         },
+    )
+    yield dg.MaterializeResult(
+        asset_key="linkage_state", metadata={**scope, "registry_snapshot_date": str(run.snapshot_date)}
     )
     yield from checks
 

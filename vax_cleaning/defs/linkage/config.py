@@ -62,6 +62,13 @@ class LinkageConfig(dg.Config):
         description="Records per chunk of the candidate search (memory: ~0.5 GB per 50,000).",
     )
 
+    relink: bool = Field(
+        default=False,
+        description="Link every record of the province again, not only those of files that arrived since the last "
+        "run (the registry snapshot's calibration is kept; a new snapshot, other settings or new review decisions "
+        "link everything again by themselves).",
+    )
+
     def settings(self) -> LinkageSettings:
         """The settings this run links with (checked: a value out of range fails with the setting's name)."""
-        return DEFAULT_SETTINGS.with_overrides(**self.model_dump())
+        return DEFAULT_SETTINGS.with_overrides(**self.model_dump(exclude={"relink"}))

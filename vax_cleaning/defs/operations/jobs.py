@@ -24,6 +24,7 @@ province_job = dg.define_asset_job(
         "review_decisions",
         "matched_records",
         "correction_sets",
+        "linkage_state",
         "province_progress",
     ),
     description="Ingest, judge returned review decisions, link, correct and report one province.",
