@@ -38,6 +38,12 @@ def test_throughput_benchmark_pads_the_registry(tmp_path: Path):
     assert (tmp_path / "throughput-4000-s5-r20000" / "registry" / "2022-06-15" / "registry-pad-00001.parquet").exists()
 
 
+def test_incremental_benchmark_lands_one_file_and_compares_with_linking_whole(tmp_path: Path):
+    output = run_bench("incremental.py", "--doses", "4000", "--new-records", "200", cache=tmp_path)
+    assert "province run (wall)" in output
+    assert "matched_records: 0 rows differ" in output and "correction_sets: 0 rows differ" in output
+
+
 def test_quality_benchmark_runs_and_prints_its_table(tmp_path: Path):
     output = run_bench("quality.py", "--persons", "1500", "--review-round", cache=tmp_path)
     assert "auto_link_precision" in output and "targets missed" in output

@@ -129,18 +129,23 @@ def calibrate(
     return Calibration(dataclasses.replace(settings, **replaced), fitted, levels.height, match_share)
 
 
+def calibration_sample(doses: pl.DataFrame) -> pl.DataFrame:
+    """The records the calibration fits on: the same on every rerun of the batch, and a sample's sample is itself
+    (so a province run may fetch the registry people of the sample alone: reach.py)."""
+    order = pl.struct("source_file", "source_row").hash(seed=7)
+    # ~2x the sample by hash range first (no sort of millions of rows), then the lowest hashes of those
+    bound = (2**64 - 1) * min(1.0, 2 * SAMPLE_RECORDS / max(doses.height, 1))
+    candidates = doses.with_columns(_order=order).filter(pl.col("_order") <= bound)
+    return candidates.sort("_order").head(SAMPLE_RECORDS).drop("_order")
+
+
 def _sample_levels(
     doses: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings, oversized: pl.Series | None
 ) -> pl.DataFrame:
     """Comparison levels of the ID owners and blocked candidates of a deterministic sample of records."""
     if doses.is_empty():
         return pl.DataFrame(schema={column: pl.Int8 for column in CALIBRATED})
-    order = pl.struct("source_file", "source_row").hash(seed=7)  # the same sample on every rerun of the batch
-    # ~2x the sample by hash range first (no sort of millions of rows), then the lowest hashes of those
-    bound = (2**64 - 1) * min(1.0, 2 * SAMPLE_RECORDS / doses.height)
-    candidates = doses.with_columns(_order=order).filter(pl.col("_order") <= bound)
-    sample = candidates.sort("_order").head(SAMPLE_RECORDS).drop("_order")
-    records = record_features(sample)
+    records = record_features(calibration_sample(doses))
     index = build_block_index(people, settings.max_block_size, record_block_keys(records), oversized)
     pairs = pl.concat([exact_id_pairs(records, people), blocked_pairs(records, index).pairs.select("_rec", "_reg")])
     compared = compare_pairs(

@@ -202,6 +202,7 @@ def link_doses(
     reviews: pl.DataFrame | None = None,
     baseline: LinkageSettings | None = None,
     counts: RegistryCounts | None = None,
+    reach: RegistryReach | None = None,
 ) -> LinkageResult:
     """Link every dose record to a registry person, or say why not (see classify.py for the cascade).
 
@@ -216,7 +217,9 @@ def link_doses(
     `baseline`: the hand-set settings that calibrated `settings` may never be bolder than (a record links only
     where both would link it to the same person; calibrate.py);
     `counts`: namesakes and oversized blocks of the whole registry when `registry` is only the part of it the
-    batch can reach (reach.py); None: `registry` is whole.
+    batch can reach (reach.py); None: `registry` is whole;
+    `reach`: when `registry` holds only the people the batch's IDs and reviews name (stored features, with
+    registry_row), fetches for the records the ID did not settle the people they can reach, with `counts`.
     Memory: pass `doses` and `registry` as temporaries, and only their indexed forms stay alive.
     """
     settings = DEFAULT_SETTINGS if settings is None else settings
@@ -231,6 +234,8 @@ def link_doses(
     held = _records_with_reviews(doses, reviews)
     siblings = sibling_keys(doses)
     decided, fixes, embedded, rest, owners = _settle_slices(doses, people, settings, held)
+    if rest.height and reach is not None:  # the search's people: those the unsettled records can reach
+        people, counts, owners = _reached(people, owners, *reach(doses[rest["_rec"]]))
     doses = doses.select(_KEPT_DOSE_COLUMNS)  # names, IDs and birth dates are no longer needed
     if rest.height:
         search_decided, search_fixes = _search_all(rest, owners, people, counts, settings, reviews, baseline)
@@ -262,6 +267,23 @@ def link_doses(
         corrections=correction_rows.select(CORRECTION_COLUMNS),
         superseded=duplicates.superseded.select(SUPERSEDED_COLUMNS),
     )
+
+
+RegistryReach = Callable[[pl.DataFrame], tuple[pl.DataFrame, RegistryCounts]]
+"""Dose records -> (registry_features rows they can reach, in registry order; the whole registry's counts)."""
+
+
+def _reached(
+    people: pl.DataFrame, owners: pl.DataFrame, reached: pl.DataFrame, counts: RegistryCounts
+) -> tuple[pl.DataFrame, RegistryCounts, pl.DataFrame]:
+    """The reached people indexed, and the ID owners' positions moved to theirs (by registry_row)."""
+    reached = as_registry_features(reached)
+    moved = (
+        owners.join(people.select("_reg", "registry_row"), on="_reg")
+        .join(reached.select(_new="_reg", registry_row="registry_row"), on="registry_row")
+        .select("_rec", _reg="_new")
+    )
+    return reached, counts, moved
 
 
 def _records_with_reviews(doses: pl.DataFrame, reviews: pl.DataFrame | None) -> pl.Series:

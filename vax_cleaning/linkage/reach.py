@@ -44,7 +44,9 @@ def _table(rule: BlockingRule) -> str:
     return f"_reach_rule_{rule.rule_id}"
 
 
-def reach_keys(doses: pl.DataFrame, person_ids: pl.Series | None = None) -> dict[str, pl.DataFrame]:
+def reach_keys(
+    doses: pl.DataFrame, person_ids: pl.Series | None = None, rules: tuple[BlockingRule, ...] = BLOCKING_RULES
+) -> dict[str, pl.DataFrame]:
     """The batch's keys, one small table each: IDs, reviewed person_ids, name key + birth year, and per blocking rule
     its distinct key values (k0, k1, ...) numbered by `_key`."""
     written = doses.lazy().select(
@@ -59,7 +61,7 @@ def reach_keys(doses: pl.DataFrame, person_ids: pl.Series | None = None) -> dict
         .unique()
         .collect()
         .with_row_index("_key")
-        for rule in BLOCKING_RULES
+        for rule in rules
     }
     keys["_reach_ids"] = records.select("id_number", "id_kind").drop_nulls().unique().collect()
     keys["_reach_name_year"] = records.select("name_key", "birth_year").drop_nulls().unique().collect()
@@ -81,11 +83,11 @@ def _rule_rows_sql(rule: BlockingRule) -> str:
     return f"SELECT registry_row, _key FROM ({registry_keys_sql(rule)}) JOIN {_table(rule)} USING ({columns})"
 
 
-def _block_sizes_sql() -> str:
+def _block_sizes_sql(rules: tuple[BlockingRule, ...]) -> str:
     """(rule, _key, people) of every block the batch's keys reach."""
     return "\n        UNION ALL ".join(
         f"SELECT {rule.rule_id} AS rule, _key, count(*) AS people FROM ({_rule_rows_sql(rule)}) GROUP BY _key"
-        for rule in BLOCKING_RULES
+        for rule in rules
     )
 
 
@@ -99,13 +101,13 @@ def worth_reaching(registry_people: int, records: int) -> bool:
     return registry_people > REACH_ABOVE * records
 
 
-def reachable_sql() -> str:
+def reachable_sql(rules: tuple[BlockingRule, ...] = BLOCKING_RULES) -> str:
     """registry_features rows the registered key tables reach through an ID, a review or a block not listed in the
     registered `_reach_oversized`, in registry order."""
     blocks = [
         f"SELECT registry_row FROM ({_rule_rows_sql(rule)}) "
         f"WHERE _key NOT IN (SELECT _key FROM _reach_oversized WHERE rule = {rule.rule_id})"
-        for rule in BLOCKING_RULES
+        for rule in rules
     ]
     reach = "\n        UNION ".join(
         [
@@ -144,35 +146,42 @@ def reachable_people(
     doses: pl.DataFrame,
     max_block_size: int,
     person_ids: pl.Series | None = None,
+    blocks: bool = True,
 ) -> ReachedRegistry:
-    """The registry people the records of `doses` can reach; `person_ids`: named by reviews."""
-    keys = reach_keys(doses, person_ids)
+    """The registry people the records of `doses` can reach; `person_ids`: named by reviews; `blocks`: False for only
+    the people the records' IDs and the reviews name (what settles most records: link.py's ID phase)."""
+    rules = BLOCKING_RULES if blocks else ()
+    keys = reach_keys(doses, person_ids, rules)
     with ExitStack() as stack:
         for name, frame in keys.items():
             stack.enter_context(registered(conn, name, frame))
-        sizes = read_frame(conn, _block_sizes_sql())
-        oversized = sizes.filter(pl.col("people") > max_block_size).select(
-            pl.col("rule").cast(pl.Int32), pl.col("_key").cast(pl.UInt32)
-        )
+        oversized = pl.DataFrame(schema={"rule": pl.Int32, "_key": pl.UInt32})
+        if rules:
+            sizes = read_frame(conn, _block_sizes_sql(rules))
+            oversized = sizes.filter(pl.col("people") > max_block_size).select(
+                pl.col("rule").cast(pl.Int32), pl.col("_key").cast(pl.UInt32)
+            )
         stack.enter_context(registered(conn, "_reach_oversized", oversized))
-        people = read_frame(conn, reachable_sql())
+        people = read_frame(conn, reachable_sql(rules))
         namesakes = read_frame(conn, NAMESAKES_SQL)
     counts = RegistryCounts(
         namesakes=namesakes.with_columns(
             pl.col("birth_year").cast(keys["_reach_name_year"].schema["birth_year"]),
             pl.col("namesakes").cast(pl.UInt32),
         ),
-        oversized=_oversized_hashes(keys, oversized),
+        oversized=_oversized_hashes(keys, oversized, rules),
     )
     return ReachedRegistry(people, counts)
 
 
-def _oversized_hashes(keys: dict[str, pl.DataFrame], oversized: pl.DataFrame) -> pl.Series:
+def _oversized_hashes(
+    keys: dict[str, pl.DataFrame], oversized: pl.DataFrame, rules: tuple[BlockingRule, ...]
+) -> pl.Series:
     """block_hash of the oversized blocks, hashed from the batch's own key values (the types the index hashes)."""
     hashes = [
         keys[_table(rule)]
         .join(oversized.filter(pl.col("rule") == rule.rule_id), on="_key", how="semi")
         .select(block_hash(rule).alias("block_hash"))
-        for rule in BLOCKING_RULES
+        for rule in rules
     ]
-    return pl.concat(hashes)["block_hash"]
+    return pl.concat([pl.DataFrame(schema={"block_hash": pl.UInt64}), *hashes])["block_hash"]

@@ -11,8 +11,8 @@ from vax_cleaning.generate import generate_landing_folder
 from vax_cleaning.ingest.exports import ingest_province
 from vax_cleaning.ingest.registry import load_registry
 from vax_cleaning.linkage import link_doses
-from vax_cleaning.linkage.block import BLOCKING_RULES, key_parts, with_id_integers
-from vax_cleaning.linkage.calibrate import RegistryRows, calibrate
+from vax_cleaning.linkage.block import BLOCKING_RULES, RegistryCounts, key_parts, with_id_integers
+from vax_cleaning.linkage.calibrate import RegistryRows, calibrate, calibration_sample
 from vax_cleaning.linkage.features_store import build_registry_features
 from vax_cleaning.linkage.normalize import registry_features
 from vax_cleaning.linkage.reach import reachable_people, registry_keys_sql, worth_reaching
@@ -116,6 +116,22 @@ def test_linking_with_the_reachable_people_equals_linking_with_the_whole_registr
     got = link_doses(batch, subset.people, with_subset.settings, baseline=settings, counts=subset.counts)
     assert got.matched.equals(expected.matched)
     assert got.corrections.sort(pl.all()).equals(expected.corrections.sort(pl.all()))
+
+    # in two steps, as a province against the national registry: the people the IDs name, then what the records
+    # the ID did not settle can reach; the calibration from its sample's reach alone
+    def reach(records: pl.DataFrame) -> tuple[pl.DataFrame, RegistryCounts]:
+        reached = reachable_people(conn, records, max_block_size)
+        return reached.people, reached.counts
+
+    owners = reachable_people(conn, batch, max_block_size, blocks=False).people
+    assert owners.height < subset.people.height
+    sample = calibration_sample(batch)
+    assert calibrate(sample, *reach(sample)[:1], settings, RegistryRows.of(whole), reach(sample)[1]).settings == (
+        with_all.settings
+    )
+    in_two_steps = link_doses(batch, owners, with_all.settings, baseline=settings, reach=reach)
+    assert in_two_steps.matched.equals(expected.matched)
+    assert in_two_steps.corrections.sort(pl.all()).equals(expected.corrections.sort(pl.all()))
 
 
 def test_every_rule_keys_the_registry_alike_in_sql_and_in_polars(generated_province):

@@ -116,7 +116,9 @@ def raw_dose_exports(
         }
         changed_files = files_changed_since_ingested(conn, code, exports.files) if plan is None else []
         if plan is None:
-            warehouse.replace_slices(conn, tables, "province_code", code)
+            with warehouse.replacing_slices(conn, tables, "province_code", code):
+                if warehouse.table_exists(conn, "linkage_state"):  # records read anew: the next linkage links all
+                    conn.execute("DELETE FROM linkage_state WHERE province_code = ?", [code])
         else:
             _add_files(conn, tables, code, [*plan.replaced, *(entry.name for entry in plan.to_read)])
         stored = conn.execute(

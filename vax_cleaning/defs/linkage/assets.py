@@ -1,6 +1,7 @@
 """Linkage stage: registry features once per snapshot, matched records and correction sets per province,
 passport readiness nationally."""
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,11 +18,17 @@ from vax_cleaning.defs.policies import NATIONAL_REFRESH, terminal_errors, wareho
 from vax_cleaning.linkage import incremental, link_doses
 from vax_cleaning.linkage import passport_ready as eligibility
 from vax_cleaning.linkage.block import RegistryCounts
-from vax_cleaning.linkage.calibrate import RegistryRows, calibrate
+from vax_cleaning.linkage.calibrate import RegistryRows, calibrate, calibration_sample
 from vax_cleaning.linkage.decisions import linkage_instructions
 from vax_cleaning.linkage.duplicates import DOSE_KEY, ROW_KEY
 from vax_cleaning.linkage.features_store import build_registry_features
-from vax_cleaning.linkage.link import DOSE_COLUMNS, OPTIONAL_DOSE_COLUMNS, LinkageResult, OtherLinkedLookup
+from vax_cleaning.linkage.link import (
+    DOSE_COLUMNS,
+    OPTIONAL_DOSE_COLUMNS,
+    LinkageResult,
+    OtherLinkedLookup,
+    RegistryReach,
+)
 from vax_cleaning.linkage.reach import reachable_people, worth_reaching
 from vax_cleaning.linkage.settings import LinkageSettings
 from vax_cleaning.partitions import partition_key, province_code, province_partitions
@@ -215,16 +222,25 @@ class _LinkRun:
     reviews: pl.DataFrame | None
 
 
-def _people(
-    conn: duckdb.DuckDBPyConnection, doses: pl.DataFrame, run: _LinkRun
-) -> tuple[pl.DataFrame, RegistryCounts | None]:
-    """The registry people `doses` can reach (all of them, when the registry is not much larger), in registry order."""
-    if worth_reaching(run.registry_size, doses.height):  # only the people these records can reach (linkage/reach.py)
-        named = None if run.reviews is None else run.reviews["person_id"]
-        reached = reachable_people(conn, doses, run.settings.max_block_size, named)
+def _registry_for(
+    conn: duckdb.DuckDBPyConnection, doses: pl.DataFrame, run: _LinkRun, connect: Callable
+) -> tuple[pl.DataFrame, RegistryReach | None]:
+    """The whole registry (in registry order), or, when it is much larger than the batch, only the people the batch's
+    IDs and reviews name, with the way to fetch what the records the ID does not settle can reach (reach.py)."""
+    if not worth_reaching(run.registry_size, doses.height):
+        people = warehouse.read_frame(
+            conn, "SELECT * EXCLUDE (source_hash) FROM registry_features ORDER BY registry_row"
+        )
+        return people, None  # link_doses counts namesakes and block sizes itself
+    named = None if run.reviews is None else run.reviews["person_id"]
+
+    def reach(records: pl.DataFrame) -> tuple[pl.DataFrame, RegistryCounts]:
+        with connect() as reach_conn:
+            reached = reachable_people(reach_conn, records, run.settings.max_block_size, named)
         return reached.people, reached.counts
-    people = warehouse.read_frame(conn, "SELECT * EXCLUDE (source_hash) FROM registry_features ORDER BY registry_row")
-    return people, None  # the whole registry: link_doses counts namesakes and block sizes itself
+
+    owners = reachable_people(conn, doses, run.settings.max_block_size, named, blocks=False).people
+    return owners, reach
 
 
 def _link_whole_province(
@@ -240,7 +256,7 @@ def _link_whole_province(
         doses = warehouse.read_frame(
             conn, f"SELECT {DOSE_SELECT} FROM raw_dose_exports WHERE province_code = ?", [code]
         )
-        people, counts = _people(conn, doses, run)
+        people, reach = _registry_for(conn, doses, run, duckdb.get_connection)
         inputs = {"doses": doses, "registry": people}  # people in registry_snapshot's row order
         del doses, people
     context.log.info(f"province {code}: {inputs['registry'].height} of {run.registry_size} registry people read")
@@ -248,7 +264,12 @@ def _link_whole_province(
     # the warehouse stays unlocked while the linkage runs
     if kept is None:
         whole = RegistryRows(run.registry_size, _registry_rows_at(duckdb))  # u comes from the whole registry
-        calibration = calibrate(inputs["doses"], inputs["registry"], run.settings, whole, counts)  # EM on this batch
+        if reach is None:
+            calibration = calibrate(inputs["doses"], inputs["registry"], run.settings)  # EM on this batch
+        else:  # the people the calibration's sample can reach: the same fit
+            sample = calibration_sample(inputs["doses"])
+            sample_people, sample_counts = reach(sample)
+            calibration = calibrate(sample, sample_people, run.settings, whole, sample_counts)
         calibrated, calibration_metadata = calibration.settings, calibration.as_metadata()
     else:  # the snapshot's calibration, fitted at its first run: links do not move as files arrive
         calibrated, calibration_metadata = kept.calibrated, kept.calibration
@@ -259,7 +280,7 @@ def _link_whole_province(
         baseline=run.settings,  # a link stands only where the hand-set weights link the same person too
         other_linked=_other_linked_lookup(duckdb, code),
         reviews=run.reviews,
-        counts=counts,
+        reach=reach,
     )
     matched = result.matched.with_columns(registry_snapshot_date=pl.lit(run.snapshot_date))
     corrections = result.corrections.with_columns(province_code=pl.lit(code))
@@ -306,15 +327,9 @@ def _link_new_records(
                 "WHERE province_code = ?",
                 [code],
             )
-        people, counts = _people(conn, doses, run)
+        people, reach = _registry_for(conn, doses, run, lambda: contextlib.nullcontext(conn))
         result = link_doses(
-            doses,
-            people,
-            kept.calibrated,
-            other_linked=lookup,
-            reviews=run.reviews,
-            baseline=run.settings,
-            counts=counts,
+            doses, people, kept.calibrated, other_linked=lookup, reviews=run.reviews, baseline=run.settings, reach=reach
         )
         linked = result.matched.filter(pl.col("person_id").is_not_null()).select(*ROW_KEY, "person_id")
         return result, linked.join(doses.select(*ROW_KEY, "vaccination_date", "vaccine_code"), on=ROW_KEY).select(
