@@ -21,6 +21,7 @@ import duckdb
 import polars as pl
 
 from vax_cleaning.linkage.features_store import FEATURES_VERSION
+from vax_cleaning.linkage.link import LinkageResult
 from vax_cleaning.linkage.settings import LinkageSettings
 from vax_cleaning.warehouse import read_frame, registered, table_exists
 
@@ -133,74 +134,72 @@ def file_delta(conn: duckdb.DuckDBPyConnection, code: str) -> FileDelta:
     return FileDelta(sorted(f for kind, f in rows if kind == "new"), sorted(f for kind, f in rows if kind == "gone"))
 
 
-_KNOWN_SQL = """
-    CREATE OR REPLACE TEMP TABLE _relink_known AS
-    SELECT m.source_file, m.source_row, m.person_id, r.vaccination_date, r.vaccine_code,
-           CASE WHEN r.date_of_birth IS NOT NULL AND regexp_replace(r.phone, '[^0-9]', '', 'g') <> ''
-                THEN regexp_replace(r.phone, '[^0-9]', '', 'g') || '|' || r.date_of_birth END AS phone_dob
-    FROM matched_records m JOIN raw_dose_exports r USING (source_file, source_row)
-    WHERE m.province_code = $1 AND r.province_code = $1"""
-"""The province's linked records, each with its dose and its phone + birth date (a superset of siblings.py's key:
-every non-digit dropped, no minimum length, so records siblings.py groups always share it)."""
+_KEYS_SQL = """
+    CREATE OR REPLACE TEMP TABLE _relink_keys AS
+    SELECT r.source_file, r.source_row, m.person_id, r.vaccination_date, r.vaccine_code, m.source_row IS NOT NULL AS linked,
+           CASE WHEN r.date_of_birth IS NOT NULL AND r.digits <> '' THEN r.digits || '|' || r.date_of_birth END AS phone_dob
+    FROM (SELECT source_file, source_row, vaccination_date, vaccine_code, date_of_birth,
+                 regexp_replace(phone, '[^0-9]', '', 'g') AS digits
+          FROM raw_dose_exports WHERE province_code = $1) r
+    LEFT JOIN (SELECT source_file, source_row, person_id FROM matched_records WHERE province_code = $1) m
+      USING (source_file, source_row)"""
+"""Each record of the province with its phone + birth date (a superset of siblings.py's key: every non-digit
+dropped, no minimum length, so records siblings.py groups always share it) and, once linked, its dose."""
 
-_MEMBER_KEYS_SQL = """
-    SELECT CASE WHEN r.date_of_birth IS NOT NULL AND regexp_replace(r.phone, '[^0-9]', '', 'g') <> ''
-                THEN regexp_replace(r.phone, '[^0-9]', '', 'g') || '|' || r.date_of_birth END AS phone_dob
-    FROM raw_dose_exports r SEMI JOIN _relink_members USING (source_file, source_row)
-    WHERE r.province_code = $1"""
-
-_ADDED_SQL = f"""
-    WITH phones AS ({_MEMBER_KEYS_SQL}),
-         doses AS (SELECT person_id, vaccination_date, vaccine_code FROM _relink_known
-                   SEMI JOIN _relink_members USING (source_file, source_row)
-                   UNION SELECT person_id, vaccination_date, vaccine_code FROM _relink_doses)
-    SELECT k.source_file, k.source_row FROM _relink_known k
-    WHERE (k.source_file, k.source_row) NOT IN (SELECT (source_file, source_row) FROM _relink_members)
-      AND (k.phone_dob IN (SELECT phone_dob FROM phones WHERE phone_dob IS NOT NULL)
-           OR (k.person_id, k.vaccination_date, k.vaccine_code) IN (SELECT (person_id, vaccination_date, vaccine_code)
-                                                                     FROM doses WHERE person_id IS NOT NULL))"""
+_ADDED_SQL = """
+    WITH phones AS (SELECT DISTINCT phone_dob FROM _relink_keys SEMI JOIN _relink_members USING (source_file, source_row)
+                    WHERE phone_dob IS NOT NULL),
+         doses AS (SELECT DISTINCT person_id, vaccination_date, vaccine_code FROM (
+                       SELECT person_id, vaccination_date, vaccine_code
+                       FROM _relink_keys SEMI JOIN _relink_members USING (source_file, source_row)
+                       UNION ALL SELECT person_id, vaccination_date, vaccine_code FROM _relink_doses)
+                   WHERE person_id IS NOT NULL),
+         sharing AS (SELECT source_file, source_row FROM _relink_keys SEMI JOIN phones USING (phone_dob)
+                     UNION SELECT source_file, source_row FROM _relink_keys
+                     SEMI JOIN doses USING (person_id, vaccination_date, vaccine_code))
+    SELECT source_file, source_row FROM sharing ANTI JOIN _relink_members USING (source_file, source_row)"""
+"""Records sharing a phone + birth date, or a dose (of their last link or of this run's), with a member, that are
+not members yet."""
 
 
 def records_to_relink(
     conn: duckdb.DuckDBPyConnection,
     code: str,
     new_files: list[str],
-    link: Callable[[pl.DataFrame], pl.DataFrame],
-) -> tuple[pl.DataFrame, object]:
+    link: Callable[[pl.DataFrame], tuple[LinkageResult, pl.DataFrame]],
+) -> tuple[pl.DataFrame, LinkageResult]:
     """Link the new files' records and every earlier record they can change; returns (members, link's result).
 
     `link(members)` links the records (source_file, source_row) and returns (result, their dose keys: person_id,
     vaccination_date, vaccine_code of the ones linked or duplicate)."""
-    conn.execute(_KNOWN_SQL, [code])
+    conn.execute(_KEYS_SQL, [code])
     members = read_frame(
         conn,
-        "SELECT source_file, source_row FROM raw_dose_exports WHERE province_code = ? AND source_file IN "
-        "(SELECT unnest(?::VARCHAR[])) AND (source_file, source_row) NOT IN "
-        "(SELECT (source_file, source_row) FROM _relink_known)",
-        [code, new_files],
+        "SELECT source_file, source_row FROM _relink_keys WHERE NOT linked AND source_file IN (SELECT unnest(?))",
+        [new_files],
     )
     doses = pl.DataFrame(schema={"person_id": pl.String, "vaccination_date": pl.Date, "vaccine_code": pl.String})
     try:
         while True:
-            members = _closed(conn, code, members, doses)
+            members = _closed(conn, members, doses)
             result, linked_doses = link(members)
-            more = _added(conn, code, members, linked_doses)
+            more = _added(conn, members, linked_doses)
             if more.is_empty():
                 return members, result
             members, doses = pl.concat([members, more]), linked_doses
     finally:
-        conn.execute("DROP TABLE IF EXISTS _relink_known")
+        conn.execute("DROP TABLE IF EXISTS _relink_keys")
 
 
-def _closed(conn: duckdb.DuckDBPyConnection, code: str, members: pl.DataFrame, doses: pl.DataFrame) -> pl.DataFrame:
+def _closed(conn: duckdb.DuckDBPyConnection, members: pl.DataFrame, doses: pl.DataFrame) -> pl.DataFrame:
     """`members` with every earlier record sharing a phone + birth date or a dose with them, repeatedly."""
     while True:
-        more = _added(conn, code, members, doses)
+        more = _added(conn, members, doses)
         if more.is_empty():
             return members
         members = pl.concat([members, more])
 
 
-def _added(conn: duckdb.DuckDBPyConnection, code: str, members: pl.DataFrame, doses: pl.DataFrame) -> pl.DataFrame:
+def _added(conn: duckdb.DuckDBPyConnection, members: pl.DataFrame, doses: pl.DataFrame) -> pl.DataFrame:
     with registered(conn, "_relink_members", members), registered(conn, "_relink_doses", doses):
-        return read_frame(conn, _ADDED_SQL, [code]).cast(members.schema)
+        return read_frame(conn, _ADDED_SQL).cast(members.schema)

@@ -70,25 +70,31 @@ def reach_keys(
     return keys
 
 
-def registry_keys_sql(rule: BlockingRule) -> str:
+def registry_keys_sql(rule: BlockingRule, source: str = "registry_features") -> str:
     """(registry_row, k0, k1, ...) of every registry person under `rule`, as the block index keys them in polars."""
     parts = ", ".join(f"{sql} AS k{i}" for i, sql in enumerate(rule.registry_sql))
     where = "" if rule.registry_filter_sql is None else f" WHERE {rule.registry_filter_sql}"
-    return f"SELECT registry_row, {parts} FROM registry_features{where}"
+    return f"SELECT registry_row, {parts} FROM {source}{where}"
 
 
-def _rule_rows_sql(rule: BlockingRule) -> str:
-    """(registry_row, _key) of the registry people sharing one of the batch's keys under `rule` (NULLs never join)."""
-    columns = ", ".join(f"k{i}" for i in range(len(rule.registry_sql)))
-    return f"SELECT registry_row, _key FROM ({registry_keys_sql(rule)}) JOIN {_table(rule)} USING ({columns})"
+_INTEGER_IDS = """_reach_integer_ids AS MATERIALIZED (
+    SELECT registry_row, TRY_CAST(person_id AS BIGINT) AS person_id, TRY_CAST(old_id AS BIGINT) AS old_id
+    FROM registry_features)"""
+"""The IDs as integers, parsed once for the ~20 window rules (their casts to BIGINT are then no-ops)."""
 
 
-def _block_sizes_sql(rules: tuple[BlockingRule, ...]) -> str:
-    """(rule, _key, people) of every block the batch's keys reach."""
-    return "\n        UNION ALL ".join(
-        f"SELECT {rule.rule_id} AS rule, _key, count(*) AS people FROM ({_rule_rows_sql(rule)}) GROUP BY _key"
-        for rule in rules
-    )
+def _hits_sql(rules: tuple[BlockingRule, ...]) -> str:
+    """(rule, _key, registry_row) of the registry people sharing one of the batch's keys under each rule."""
+    selects = []
+    for rule in rules:
+        source = "_reach_integer_ids" if rule.window is not None else "registry_features"
+        columns = ", ".join(f"k{i}" for i in range(len(rule.registry_sql)))
+        selects.append(
+            f"SELECT {rule.rule_id} AS rule, _key, registry_row FROM ({registry_keys_sql(rule, source)}) "
+            f"JOIN {_table(rule)} USING ({columns})"
+        )
+    windows = any(rule.window is not None for rule in rules)
+    return ("WITH " + _INTEGER_IDS + "\n" if windows else "") + "\nUNION ALL ".join(selects)
 
 
 REACH_ABOVE = 4
@@ -101,26 +107,17 @@ def worth_reaching(registry_people: int, records: int) -> bool:
     return registry_people > REACH_ABOVE * records
 
 
-def reachable_sql(rules: tuple[BlockingRule, ...] = BLOCKING_RULES) -> str:
-    """registry_features rows the registered key tables reach through an ID, a review or a block not listed in the
-    registered `_reach_oversized`, in registry order."""
-    blocks = [
-        f"SELECT registry_row FROM ({_rule_rows_sql(rule)}) "
-        f"WHERE _key NOT IN (SELECT _key FROM _reach_oversized WHERE rule = {rule.rule_id})"
-        for rule in rules
-    ]
-    reach = "\n        UNION ".join(
-        [
-            "SELECT registry_row FROM registry_features"
-            " WHERE person_id IN (SELECT id_number FROM _reach_ids WHERE id_kind = 'cccd')",
-            "SELECT registry_row FROM registry_features"
-            " WHERE old_id IN (SELECT id_number FROM _reach_ids WHERE id_kind = 'cmnd')",
-            "SELECT registry_row FROM registry_features WHERE person_id IN (SELECT person_id FROM _reach_persons)",
-            *blocks,
-        ]
-    )
-    return f"""
-        WITH reach AS ({reach})
+def reachable_sql() -> str:
+    """registry_features rows reached through an ID, a review or a block hit (`_reach_hits`) not listed in
+    `_reach_oversized`, in registry order."""
+    return """
+        WITH reach AS (
+            SELECT registry_row FROM registry_features
+            WHERE person_id IN (SELECT id_number FROM _reach_ids WHERE id_kind = 'cccd')
+            UNION SELECT registry_row FROM registry_features
+            WHERE old_id IN (SELECT id_number FROM _reach_ids WHERE id_kind = 'cmnd')
+            UNION SELECT registry_row FROM registry_features WHERE person_id IN (SELECT person_id FROM _reach_persons)
+            UNION SELECT registry_row FROM _reach_hits ANTI JOIN _reach_oversized USING (rule, _key))
         SELECT * EXCLUDE (source_hash) FROM registry_features SEMI JOIN reach USING (registry_row)
         ORDER BY registry_row"""
 
@@ -155,14 +152,21 @@ def reachable_people(
     with ExitStack() as stack:
         for name, frame in keys.items():
             stack.enter_context(registered(conn, name, frame))
-        oversized = pl.DataFrame(schema={"rule": pl.Int32, "_key": pl.UInt32})
-        if rules:
-            sizes = read_frame(conn, _block_sizes_sql(rules))
-            oversized = sizes.filter(pl.col("people") > max_block_size).select(
-                pl.col("rule").cast(pl.Int32), pl.col("_key").cast(pl.UInt32)
-            )
+        searched = tuple(rule for rule in rules if keys[_table(rule)].height)  # a join with no keys is still a scan
+        hits = (
+            _hits_sql(searched)
+            if searched
+            else "SELECT 0 AS rule, 0::UINTEGER AS _key, 0::UINTEGER AS registry_row LIMIT 0"
+        )
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE _reach_hits AS {hits}")  # the registry scanned once per rule
+        stack.callback(conn.execute, "DROP TABLE IF EXISTS _reach_hits")
+        oversized = read_frame(
+            conn,
+            "SELECT rule::INTEGER AS rule, _key FROM _reach_hits GROUP BY rule, _key HAVING count(*) > ?",
+            [max_block_size],
+        ).cast({"rule": pl.Int32, "_key": pl.UInt32})
         stack.enter_context(registered(conn, "_reach_oversized", oversized))
-        people = read_frame(conn, reachable_sql(rules))
+        people = read_frame(conn, reachable_sql())
         namesakes = read_frame(conn, NAMESAKES_SQL)
     counts = RegistryCounts(
         namesakes=namesakes.with_columns(
