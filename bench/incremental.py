@@ -23,11 +23,11 @@ import dagster as dg
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from throughput import CACHE, landing_for, peak_rss_gb  # noqa: E402
+from throughput import CACHE, landing_for, peak_rss_gb
 
-from vax_cleaning.definitions import defs  # noqa: E402
-from vax_cleaning.partitions import partition_key  # noqa: E402
-from vax_cleaning.runner import run_config, run_provinces  # noqa: E402
+from vax_cleaning.definitions import defs
+from vax_cleaning.partitions import partition_key
+from vax_cleaning.runner import run_config, run_provinces
 
 COMPARED = ("matched_records", "correction_sets")
 
