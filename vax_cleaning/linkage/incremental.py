@@ -183,7 +183,7 @@ def records_to_relink(
         while True:
             members = _closed(conn, members, doses)
             result, linked_doses = link(members)
-            more = _added(conn, members, linked_doses)
+            more = _sharing_doses(conn, members, linked_doses)  # phones and earlier doses are closed already
             if more.is_empty():
                 return members, result
             members, doses = pl.concat([members, more]), linked_doses
@@ -198,6 +198,17 @@ def _closed(conn: duckdb.DuckDBPyConnection, members: pl.DataFrame, doses: pl.Da
         if more.is_empty():
             return members
         members = pl.concat([members, more])
+
+
+def _sharing_doses(conn: duckdb.DuckDBPyConnection, members: pl.DataFrame, doses: pl.DataFrame) -> pl.DataFrame:
+    """Records, not members yet, holding one of `doses` (person_id, vaccination_date, vaccine_code) by their last link."""
+    with registered(conn, "_relink_members", members), registered(conn, "_relink_doses", doses):
+        return read_frame(
+            conn,
+            """SELECT source_file, source_row FROM _relink_keys
+               SEMI JOIN _relink_doses USING (person_id, vaccination_date, vaccine_code)
+               ANTI JOIN _relink_members USING (source_file, source_row)""",
+        ).cast(members.schema)
 
 
 def _added(conn: duckdb.DuckDBPyConnection, members: pl.DataFrame, doses: pl.DataFrame) -> pl.DataFrame:
