@@ -59,11 +59,17 @@ def run_config(landing: Path, database: Path) -> dict:
     }
 
 
-def test_a_landed_file_whose_content_changed_after_ingestion_is_named(landing: Path, tmp_path: Path):
+def registry_loaded(landing: Path, tmp_path: Path) -> tuple[Path, dg.DagsterInstance, dict]:
+    """The small landing folder with its registry loaded: (warehouse, instance, run config)."""
     small_landing(landing)
     database, instance = tmp_path / "w.duckdb", dg.DagsterInstance.ephemeral()
     config = run_config(landing, database)
     assert defs.resolve_job_def("load_registry").execute_in_process(instance=instance, run_config=config).success
+    return database, instance, config
+
+
+def test_a_landed_file_whose_content_changed_after_ingestion_is_named(landing: Path, tmp_path: Path):
+    database, instance, config = registry_loaded(landing, tmp_path)
     clean = defs.resolve_job_def("clean_province")
 
     def run(code: str, run_config: dict = config) -> dg.ExecuteInProcessResult:
@@ -105,10 +111,7 @@ def test_a_landed_file_whose_content_changed_after_ingestion_is_named(landing: P
 
 
 def test_a_run_reads_only_the_files_that_landed_since_the_last_one(landing: Path, tmp_path: Path):
-    small_landing(landing)
-    database, instance = tmp_path / "w.duckdb", dg.DagsterInstance.ephemeral()
-    config = run_config(landing, database)
-    assert defs.resolve_job_def("load_registry").execute_in_process(instance=instance, run_config=config).success
+    database, instance, config = registry_loaded(landing, tmp_path)
     clean = defs.resolve_job_def("clean_province")
     assert clean.execute_in_process(partition_key=partition_key("79"), instance=instance, run_config=config).success
     with duckdb.connect(str(database), read_only=True) as conn:
