@@ -283,8 +283,9 @@ def plan_ingestion(landed: list[LandedFile], stored: pl.DataFrame) -> IngestPlan
             changed.append(
                 f"{entry.name}: content changed since it was ingested ({before['size_bytes']} -> {size} bytes)"
             )
-    landed_names = {entry.name for entry in landed}
-    changed += [f"{name}: removed after it was ingested" for name in sorted(set(ingested) - landed_names)]
+    vanished = sorted(set(ingested) - {entry.name for entry in landed})
+    changed += [f"{name}: removed after it was ingested" for name in vanished if ingested[name]["sha256"] is not None]
+    replaced += [name for name in vanished if ingested[name]["sha256"] is None]  # a lock file gone: its row goes
     gone = set(replaced) | {entry.name for entry in to_read}
     kept = stored.filter(~pl.col("file").is_in(list(gone)))["source_file"]
     return IngestPlan(to_read, replaced, frozenset(kept.to_list()), changed)
@@ -329,6 +330,7 @@ def _ingest_entry(entry: LandedFile, province_code: str, today: date) -> _FileRe
         return _FileResult(_no_records(), _no_rejections(), row, (), _unread(entry, entry.reason))
     if entry.status == REJECTED:
         return _refused(entry, province_code, entry.reason or "refused")
+    identity = _content_identity(entry.path)
     try:
         export = read_export(entry.path)
         parts = [
@@ -355,10 +357,13 @@ def _ingest_entry(entry: LandedFile, province_code: str, today: date) -> _FileRe
         )
         for index, (label, raw, accepted, rejected) in enumerate(parts)
     ]
+    inventory = pl.concat(rows)
+    if _content_identity(entry.path) != identity:  # still being written while read: no identity, read again next run
+        inventory = inventory.with_columns(sha256=pl.lit(None, pl.String))
     return _FileResult(
         pl.concat([accepted for _, _, accepted, _ in parts]),
         pl.concat([rejected for _, _, _, rejected in parts]),
-        pl.concat(rows),
+        inventory,
         tuple(label for label, *_ in parts),
         tuple(f"{entry.name}: {note}" for note in export.unread),
     )

@@ -52,13 +52,20 @@ class LinkageState:
     """That calibration's metadata (fitted weights), shown again by every incremental run."""
 
 
-def fingerprint(settings: LinkageSettings, reviews: pl.DataFrame | None) -> str:
-    """A digest of what, besides the registry snapshot, decides every record's link."""
-    digest = hashlib.sha256(LINKAGE_VERSION.encode())
+def fingerprint(settings: LinkageSettings, reviews: pl.DataFrame | None, registry: str) -> str:
+    """A digest of what decides every record's link: the linkage version, the settings, the province's review
+    decisions and the registry's content (`registry_identity`: a snapshot reloaded under the same date changes it)."""
+    digest = hashlib.sha256(f"{LINKAGE_VERSION}|{registry}".encode())
     digest.update(json.dumps(settings.as_metadata(), sort_keys=True).encode())
     if reviews is not None and reviews.height:
         digest.update(reviews.sort(pl.all(), nulls_last=True).write_csv().encode())
     return digest.hexdigest()
+
+
+def registry_identity(conn: duckdb.DuckDBPyConnection) -> str:
+    """The registry's people and content, as registry_features stores them (each person's row hash)."""
+    people, content = conn.execute("SELECT count(*), bit_xor(source_hash) FROM registry_features").fetchall()[0]
+    return f"{people}:{content}"
 
 
 def ensure_state_table(conn: duckdb.DuckDBPyConnection) -> None:
@@ -77,8 +84,11 @@ def read_state(conn: duckdb.DuckDBPyConnection, code: str) -> LinkageState | Non
     if not rows:
         return None
     snapshot_date, digest, calibrated, calibration = rows[0]
-    settings = LinkageSettings.from_metadata(json.loads(calibrated))
-    return LinkageState(snapshot_date, digest, settings, json.loads(calibration))
+    try:
+        settings = LinkageSettings.from_metadata(json.loads(calibrated))
+        return LinkageState(snapshot_date, digest, settings, json.loads(calibration))
+    except (KeyError, TypeError, ValueError):  # written by another version: link the whole province
+        return None
 
 
 def write_state(conn: duckdb.DuckDBPyConnection, code: str, state: LinkageState) -> None:
@@ -137,14 +147,17 @@ def file_delta(conn: duckdb.DuckDBPyConnection, code: str) -> FileDelta:
 _KEYS_SQL = """
     CREATE OR REPLACE TEMP TABLE _relink_keys AS
     SELECT r.source_file, r.source_row, m.person_id, r.vaccination_date, r.vaccine_code, m.source_row IS NOT NULL AS linked,
+           coalesce(m.duplicate_of_file NOT LIKE $1 || '/%', false) AS elsewhere_kept,
            CASE WHEN r.date_of_birth IS NOT NULL AND r.digits <> '' THEN r.digits || '|' || r.date_of_birth END AS phone_dob
     FROM (SELECT source_file, source_row, vaccination_date, vaccine_code, date_of_birth,
-                 regexp_replace(phone, '[^0-9]', '', 'g') AS digits
+                 regexp_replace(phone, '[^\\p{Nd}]', '', 'g') AS digits
           FROM raw_dose_exports WHERE province_code = $1) r
-    LEFT JOIN (SELECT source_file, source_row, person_id FROM matched_records WHERE province_code = $1) m
+    LEFT JOIN (SELECT source_file, source_row, person_id, duplicate_of_file FROM matched_records
+               WHERE province_code = $1) m
       USING (source_file, source_row)"""
-"""Each record of the province with its phone + birth date (a superset of siblings.py's key: every non-digit
-dropped, no minimum length, so records siblings.py groups always share it) and, once linked, its dose."""
+"""Each record of the province with its phone + birth date (a superset of siblings.py's key: every character but a
+digit of any script dropped, as polars' \\D does, no minimum length, so records siblings.py groups always share it)
+and, once linked, its dose and whether it is a duplicate of another province's record."""
 
 _ADDED_SQL = """
     WITH phones AS (SELECT DISTINCT phone_dob FROM _relink_keys SEMI JOIN _relink_members USING (source_file, source_row)
@@ -173,9 +186,10 @@ def records_to_relink(
     `link(members)` links the records (source_file, source_row) and returns (result, their dose keys: person_id,
     vaccination_date, vaccine_code of the ones linked or duplicate)."""
     conn.execute(_KEYS_SQL, [code])
-    members = read_frame(
+    members = read_frame(  # and the duplicates of other provinces' records: their keeper may have changed since
         conn,
-        "SELECT source_file, source_row FROM _relink_keys WHERE NOT linked AND source_file IN (SELECT unnest(?))",
+        "SELECT source_file, source_row FROM _relink_keys "
+        "WHERE (NOT linked AND source_file IN (SELECT unnest(?))) OR elsewhere_kept",
         [new_files],
     )
     doses = pl.DataFrame(schema={"person_id": pl.String, "vaccination_date": pl.Date, "vaccine_code": pl.String})

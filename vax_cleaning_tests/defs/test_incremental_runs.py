@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import polars as pl
 import pytest
 
 from vax_cleaning.definitions import defs
@@ -99,3 +100,18 @@ def test_a_run_with_nothing_new_changes_nothing(generated: Path, tmp_path: Path)
     before = rows(database)
     assert scope(clean("79", config, instance)) == {"linked_this_run": 0, "linked_whole_province": False}
     assert rows(database) == before
+
+
+def test_a_registry_reloaded_under_the_same_date_links_the_whole_province(generated: Path, tmp_path: Path):
+    landing = tmp_path / "landing"
+    shutil.copytree(generated, landing)
+    database, instance = tmp_path / "w.duckdb", dg.DagsterInstance.ephemeral()
+    config = run_config(str(landing), str(database), run_date="2022-06-20")
+    load = defs.resolve_job_def("load_registry")
+    assert load.execute_in_process(instance=instance, run_config=config).success
+    clean("79", config, instance)
+    snapshot = next((landing / "registry").glob("*/registry.parquet"))
+    people = pl.read_parquet(snapshot)
+    people.with_columns(address=pl.col("address") + " (sửa)").write_parquet(snapshot)  # the same folder, corrected
+    assert load.execute_in_process(instance=instance, run_config=config).success
+    assert scope(clean("79", config, instance))["linked_whole_province"]

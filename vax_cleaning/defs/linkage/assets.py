@@ -198,7 +198,7 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
             reviews=_review_instructions(conn, code),
         )
         state = incremental.read_state(conn, code)
-        digest = incremental.fingerprint(settings, run.reviews)
+        digest = incremental.fingerprint(settings, run.reviews, incremental.registry_identity(conn))
         kept = (
             state
             if state is not None and (state.snapshot_date, state.fingerprint) == (run.snapshot_date, digest)

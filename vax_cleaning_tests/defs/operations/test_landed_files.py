@@ -110,6 +110,18 @@ def test_a_landed_file_whose_content_changed_after_ingestion_is_named(landing: P
     assert run("79").success  # from now on that content is the ingested one
 
 
+def test_an_office_lock_file_that_goes_away_is_not_a_removed_export(landing: Path, tmp_path: Path):
+    database, instance, config = registry_loaded(landing, tmp_path)
+    clean = defs.resolve_job_def("clean_province")
+    lock = landing / "exports" / "79" / "~$site1.xlsx"
+    lock.write_bytes(b"someone has the workbook open")
+    assert clean.execute_in_process(partition_key=partition_key("79"), instance=instance, run_config=config).success
+    lock.unlink()  # the workbook was closed
+    assert clean.execute_in_process(partition_key=partition_key("79"), instance=instance, run_config=config).success
+    with duckdb.connect(str(database), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM export_files WHERE file LIKE '%~$%'").fetchall() == [(0,)]
+
+
 def test_a_run_reads_only_the_files_that_landed_since_the_last_one(landing: Path, tmp_path: Path):
     database, instance, config = registry_loaded(landing, tmp_path)
     clean = defs.resolve_job_def("clean_province")
