@@ -98,11 +98,14 @@ def raw_dose_exports(
     """Reads only the files no earlier run ingested (landed files are immutable), or the whole folder on request."""
     code = province_code(context.partition_key)
     with duckdb.get_connection() as conn:
-        ingested = None if config.reingest else _ingested_files(conn, code)
+        ingested = _ingested_files(conn, code)
     plan = None if ingested is None else plan_ingestion(landed_files(landing.exports_dir, code), ingested)
-    if plan is not None and plan.changed:
+    changed_files = [] if plan is None else plan.changed  # named by the check when read anew on request
+    if config.reingest:
+        plan = None
+    elif changed_files:
         raise dg.Failure(
-            description=f"province {code}: landed files changed after they were ingested: {'; '.join(plan.changed)}. "
+            description=f"province {code}: landed files changed after they were ingested: {'; '.join(changed_files)}. "
             "Fix: land a correction as a new file and put the original back; to read the province's folder anew as "
             "it is now, run with config reingest: true.",
             allow_retries=False,
@@ -114,7 +117,6 @@ def raw_dose_exports(
             "rejected_rows": exports.rejected,
             "export_files": exports.files,
         }
-        changed_files = files_changed_since_ingested(conn, code, exports.files) if plan is None else []
         if plan is None:
             with warehouse.replacing_slices(conn, tables, "province_code", code):
                 if warehouse.table_exists(conn, "linkage_state"):  # records read anew: the next linkage links all
@@ -245,33 +247,6 @@ def _add_files(conn, tables: dict[str, pl.DataFrame], code: str, files: list[str
                 )
                 conn.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _incoming')
         conn.execute("DROP TABLE _gone_sources")
-
-
-def files_changed_since_ingested(conn, code: str, files: pl.DataFrame) -> list[str]:
-    """Files of the province whose content differs from the one last ingested (export_files.sha256), or gone since.
-
-    A file first read half-copied shows here once complete; a site overwriting a landed file too (its earlier
-    records were cleaned from the other content). Read before export_files is replaced.
-    """
-    if not warehouse.table_exists(conn, "export_files"):
-        return []
-    stored = {row[0] for row in conn.execute("DESCRIBE export_files").fetchall()}
-    if "sha256" not in stored:
-        return []
-    key = "file" if "file" in stored and "file" in files.columns else "source_file"
-    previous = warehouse.read_frame(
-        conn,
-        f'SELECT DISTINCT "{key}", size_bytes, sha256 FROM export_files WHERE province_code = ? AND sha256 IS NOT NULL',
-        [code],
-    )
-    now = {name: (size, digest) for name, size, digest in files.select(key, "size_bytes", "sha256").iter_rows()}
-    changed = []
-    for name, size, digest in sorted(previous.iter_rows()):
-        if name not in now:
-            changed.append(f"{name}: removed after it was ingested")
-        elif now[name][1] not in (None, digest):
-            changed.append(f"{name}: content changed since it was ingested ({size} -> {now[name][0]} bytes)")
-    return changed
 
 
 REGISTRY_CHECKS = [
