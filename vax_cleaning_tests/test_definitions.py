@@ -42,8 +42,8 @@ def test_asset_keys_jobs_schedules_and_sensors_snapshot():
     assert sorted(key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()) == [
         "correction_sets", "export_files", "latest_province_progress", "linkage_state", "matched_records",
         "national_progress",
-        "passport_ready", "progress_report", "province_progress", "raw_dose_exports", "registry_features",
-        "registry_rejected_rows", "registry_snapshot", "rejected_rows", "review_decisions",
+        "passport_ready", "progress_report", "province_progress", "raw_dose_exports", "registry_block_keys",
+        "registry_features", "registry_rejected_rows", "registry_snapshot", "rejected_rows", "review_decisions",
     ]  # fmt: skip
     jobs = {job.name for job in defs.resolve_all_job_defs()} - {"__ASSET_JOB"}
     assert jobs == {"load_registry", "clean_province", "clean_provinces", "national_rollup"}

@@ -13,6 +13,7 @@ from enum import StrEnum
 import dagster as dg
 import polars as pl
 
+from vax_cleaning.linkage.reach import NAME_RULES, block_column
 from vax_cleaning.vocabulary import (
     PERSON_STATUSES,
     CorrectionAction,
@@ -129,6 +130,15 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "small registry",
         "source_hash": "Hash of the snapshot row the features come from: a next snapshot keeps the features of "
         "people whose row is unchanged",
+    },
+    "registry_block_keys": {
+        "registry_row": "As in registry_features",
+        **{
+            block_column(rule): f"Hash of the person's key under the blocking rule {rule.name}; NULL without one"
+            for rule in NAME_RULES
+        },
+        "person_number": "person_id as an integer (exact IDs and IDs one edit away are joined on it)",
+        "old_number": "old_id as an integer",
     },
     "review_decisions": {
         "review_file": "Decision file, relative to reviews/ (file#sheet when the workbook has several sheets)",

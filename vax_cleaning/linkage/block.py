@@ -57,7 +57,8 @@ class BlockingRule:
     window: IdWindow | None = None
     """For the ID window rules: which digits of which columns are masked."""
     registry_sql: tuple[str, ...] = ()
-    """`registry_parts` in SQL on the registry_features table: reach.py fetches a province's blocks by them."""
+    """`registry_parts` in SQL on the registry_features table (not the window rules'): the per-snapshot block keys
+    that reach.py fetches a province's blocks by are hashed from them."""
     registry_filter_sql: str | None = None
     """`registry_filter` in SQL."""
 
@@ -78,9 +79,8 @@ class IdWindow:
         value = pl.col(_as_integer(column))
         return value // self.high_divisor * self.low_modulus + value % self.low_modulus
 
-    def masked_sql(self) -> str:
-        """`masked` in SQL, on the registry's column."""
-        value = f"TRY_CAST({self.registry_column} AS BIGINT)"
+    def masked_sql(self, value: str) -> str:
+        """`masked` in SQL, on the registry's ID as an integer (`value`: its SQL)."""
         return f"({value} // {self.high_divisor}) * {self.low_modulus} + {value} % {self.low_modulus}"
 
     @property
@@ -121,7 +121,6 @@ def _window_rule(rule_id: int, window: IdWindow, kind: str) -> BlockingRule:
         record_filter=pl.col("id_kind") == kind,
         id_window=True,
         window=window,
-        registry_sql=(window.masked_sql(),),
     )
 
 

@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from vax_cleaning.linkage.normalize import MIN_PEOPLE_FOR_NAME_SHARE, person_features
+from vax_cleaning.linkage.reach import BLOCK_KEYS, block_keys_sql
 from vax_cleaning.warehouse import append, read_frame, table_exists, transaction
 
 FEATURE_BATCH_ROWS = 2_000_000
@@ -56,6 +57,7 @@ def build_registry_features(conn: duckdb.DuckDBPyConnection) -> FeatureBuild:
             normalized += _normalize_range(conn, first, first + FEATURE_BATCH_ROWS)
         with transaction(conn):
             conn.execute(_final_sql(people, columns))
+            conn.execute(f"CREATE OR REPLACE TABLE {BLOCK_KEYS} AS {block_keys_sql()}")
     finally:
         for table in (STAGED, TODO):
             conn.execute(f"DROP TABLE IF EXISTS {table}")

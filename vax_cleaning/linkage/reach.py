@@ -2,19 +2,28 @@
 (when the registry is much larger than the batch: `worth_reaching`).
 
 The national registry holds ~100 M people; a province's records can meet only the people sharing one of their
-blocks (block.py) or named by their IDs or by people's review decisions. For every blocking rule, the batch's keys
-are joined in DuckDB with the same key computed on registry_features (`BlockingRule.registry_sql`); each block's
-size is counted there, and only the people of blocks small enough to expand (max_block_size) are fetched, in the
-registry's row order. The blocks too large are handed to the block index as known to be too large, and the
-namesake counts (name key + birth year) come as a count table, so the linkage sees exactly the candidates, blocks,
-counts and tie-breaks it would see with the whole registry in memory (up to 64-bit block-hash collisions, which
-only ever add a candidate pair).
+blocks (block.py) or named by their IDs or by people's review decisions. Each snapshot stores, beside
+registry_features, one narrow row per person in `registry_block_keys` (`BLOCK_KEYS_SQL`): the hash of every
+name/birth-date rule's key and the IDs as integers. A reach joins the batch's keys with those columns (one scan of
+a few integer columns per rule, not of the names); each block's size is counted there, and only the people of blocks
+small enough to expand (max_block_size) are fetched, in the registry's row order. The blocks too large are handed
+to the block index as known to be too large, and the namesake counts (name key + birth year) come as a count table,
+so the linkage sees exactly the candidates, blocks, counts and tie-breaks it would see with the whole registry in
+memory (up to 64-bit hash collisions, which only ever add a candidate or a block member).
 
 | fetched when the registry person ... | covers |
 |---|---|
 | has a record's CCCD as person_id, or its CMND as old_id | the exact-ID owner |
-| shares a block of at most max_block_size people with a record | every blocking rule, the ID windows included |
+| shares a block of at most max_block_size people with a record | every name and birth-date blocking rule |
+| has an ID one wrong digit or one swap of adjacent digits from a record's | the ID window rules (`near_ids`) |
 | is named by a review decision of the province | people's links |
+
+The ID windows: a window block holds the IDs equal but for two adjacent digits, at most 100 of them (IDs are
+unique, person_id by the snapshot's rules), and the linkage keeps a window pair only when the IDs are one edit
+apart. So when max_block_size is at least 100 no window block is ever too large, and fetching the IDs one edit
+away (each record's ~130 variants, joined as integers) gives the linkage the same pairs as fetching the blocks.
+Below 100, and for the calibration (whose EM sees every pair the blocks propose: `whole_windows`), the window
+blocks are counted and fetched as the other rules' (a scan per window).
 
 Counted, not fetched: people with a record's name key and birth year (namesakes), and the blocks larger than
 max_block_size (a common name with a year-only birth date: its records are `truncated`, as with the whole registry).
@@ -37,18 +46,71 @@ from vax_cleaning.linkage.block import (
     with_id_integers,
 )
 from vax_cleaning.linkage.normalize import date_parts, record_ids, with_name_features
-from vax_cleaning.warehouse import read_frame, registered
+from vax_cleaning.warehouse import MissingTableError, read_frame, registered, table_exists
+
+BLOCK_KEYS = "registry_block_keys"
+"""One row per registry person: registry_row, each name rule's block hash (`block_<rule>`), person_id and old_id
+as integers (`person_number`, `old_number`). Rebuilt with registry_features, in the same transaction."""
+
+NAME_RULES = tuple(rule for rule in BLOCKING_RULES if rule.window is None)
+WINDOW_RULES = tuple(rule for rule in BLOCKING_RULES if rule.window is not None)
+
+WINDOW_BLOCK_LIMIT = 100
+"""A window block's most people: two masked digits, unique IDs."""
+
+CHECKED_ROWS = 1_000
+"""registry_block_keys rows whose hashes are recomputed before a reach: a DuckDB whose hash() differs is caught."""
+
+_ID_COLUMNS = {"person_id": "person_number", "old_id": "old_number"}
 
 
 def _table(rule: BlockingRule) -> str:
     return f"_reach_rule_{rule.rule_id}"
 
 
+def block_column(rule: BlockingRule) -> str:
+    """registry_block_keys' column holding the rule's key hash."""
+    return f"block_{rule.name}"
+
+
+def _key_hash_sql(rule: BlockingRule, parts: tuple[str, ...], where: str | None = None) -> str:
+    """The rule's key hash in DuckDB (the rule id and the parts), NULL where a part is or `where` is not true."""
+    present = [f"({part}) IS NOT NULL" for part in parts] + ([] if where is None else [f"({where})"])
+    return f"CASE WHEN {' AND '.join(present)} THEN hash({rule.rule_id}, {', '.join(parts)}) END"
+
+
+def block_keys_sql(source: str = "registry_features") -> str:
+    """registry_block_keys' rows from `source` (registry_features' columns)."""
+    hashes = ", ".join(
+        f"{_key_hash_sql(rule, rule.registry_sql, rule.registry_filter_sql)} AS {block_column(rule)}"
+        for rule in NAME_RULES
+    )
+    numbers = ", ".join(f"TRY_CAST({column} AS BIGINT) AS {number}" for column, number in _ID_COLUMNS.items())
+    return f"SELECT registry_row, {hashes}, {numbers} FROM {source}"
+
+
+def check_block_keys(conn: duckdb.DuckDBPyConnection) -> None:
+    """Refuse to reach through block keys this DuckDB would hash differently (or that are missing), with the fix."""
+    fix = "materialize registry_features (job load_registry), then rerun"
+    if not table_exists(conn, BLOCK_KEYS):
+        raise MissingTableError(f"no {BLOCK_KEYS} table (registry_features predates it): {fix}")
+    differing = " OR ".join(f"k.{block_column(r)} IS DISTINCT FROM f.{block_column(r)}" for r in NAME_RULES)
+    recomputed = block_keys_sql(f"(SELECT * FROM registry_features WHERE registry_row < {CHECKED_ROWS})")
+    stale = conn.execute(
+        f"SELECT count(*) FROM {BLOCK_KEYS} k JOIN ({recomputed}) f USING (registry_row) WHERE {differing}"
+    ).fetchall()[0][0]
+    if stale:
+        raise MissingTableError(f"{BLOCK_KEYS} was hashed by another DuckDB version: {fix}")
+
+
 def reach_keys(
-    doses: pl.DataFrame, person_ids: pl.Series | None = None, rules: tuple[BlockingRule, ...] = BLOCKING_RULES
+    doses: pl.DataFrame,
+    person_ids: pl.Series | None = None,
+    rules: tuple[BlockingRule, ...] = BLOCKING_RULES,
+    near_ids: bool = False,
 ) -> dict[str, pl.DataFrame]:
-    """The batch's keys, one small table each: IDs, reviewed person_ids, name key + birth year, and per blocking rule
-    its distinct key values (k0, k1, ...) numbered by `_key`."""
+    """The batch's keys, one small table each: IDs as integers, reviewed person_ids, name key + birth year, per
+    blocking rule its distinct key values (k0, k1, ...) numbered by `_key`; `near_ids`: the IDs one edit away too."""
     written = doses.lazy().select(
         pl.col("full_name").cast(pl.String),
         *date_parts(),
@@ -63,38 +125,74 @@ def reach_keys(
         .with_row_index("_key")
         for rule in rules
     }
-    keys["_reach_ids"] = records.select("id_number", "id_kind").drop_nulls().unique().collect()
+    ids = records.select(number=pl.col("_id_number_integer"), id_kind="id_kind").drop_nulls().unique().collect()
+    keys["_reach_ids"] = _one_edit_away(ids) if near_ids else ids
     keys["_reach_name_year"] = records.select("name_key", "birth_year").drop_nulls().unique().collect()
     persons = pl.Series("person_id", [], pl.String) if person_ids is None else person_ids.rename("person_id")
-    keys["_reach_persons"] = persons.drop_nulls().unique().to_frame()
+    keys["_reach_persons"] = (
+        persons.drop_nulls()
+        .unique()
+        .to_frame()
+        .filter(pl.col("person_id").str.contains(r"^\d{12}$"))  # the only person_ids a snapshot keeps
+        .select(number=pl.col("person_id").cast(pl.Int64))
+    )
     return keys
 
 
-def registry_keys_sql(rule: BlockingRule, source: str = "registry_features") -> str:
-    """(registry_row, k0, k1, ...) of every registry person under `rule`, as the block index keys them in polars."""
-    parts = ", ".join(f"{sql} AS k{i}" for i, sql in enumerate(rule.registry_sql))
-    where = "" if rule.registry_filter_sql is None else f" WHERE {rule.registry_filter_sql}"
-    return f"SELECT registry_row, {parts} FROM {source}{where}"
+_WIDTHS = {"cccd": 12, "cmnd": 9}
 
 
-_INTEGER_IDS = """_reach_integer_ids AS MATERIALIZED (
-    SELECT registry_row, TRY_CAST(person_id AS BIGINT) AS person_id, TRY_CAST(old_id AS BIGINT) AS old_id
-    FROM registry_features)"""
-"""The IDs as integers, parsed once for the ~20 window rules (their casts to BIGINT are then no-ops)."""
+def _one_edit_away(ids: pl.DataFrame) -> pl.DataFrame:
+    """(number, id_kind): each ID, every ID with one digit changed, and every ID with two adjacent digits swapped."""
+    variants = [ids]
+    for kind, width in _WIDTHS.items():
+        of_kind = ids.filter(pl.col("id_kind") == kind).lazy()
+        number = pl.col("number")
+        for position in range(width):
+            place = 10 ** (width - 1 - position)
+            digit = number // place % 10
+            variants.append(
+                of_kind.join(pl.LazyFrame({"_new": pl.int_range(10, dtype=pl.Int64, eager=True)}), how="cross")
+                .select(number=number + (pl.col("_new") - digit) * place, id_kind="id_kind")
+                .collect()
+            )
+            if position + 1 < width:
+                lower = 10 ** (width - 2 - position)
+                next_digit = number // lower % 10
+                swapped = number + (next_digit - digit) * place + (digit - next_digit) * lower
+                variants.append(of_kind.select(number=swapped, id_kind="id_kind").collect())
+    return pl.concat(variants).unique()
 
 
-def _hits_sql(rules: tuple[BlockingRule, ...]) -> str:
+def _hits_sql(rules: tuple[BlockingRule, ...], types: dict[int, tuple[str, ...]]) -> str:
     """(rule, _key, registry_row) of the registry people sharing one of the batch's keys under each rule."""
     selects = []
     for rule in rules:
-        source = "_reach_integer_ids" if rule.window is not None else "registry_features"
-        columns = ", ".join(f"k{i}" for i in range(len(rule.registry_sql)))
-        selects.append(
-            f"SELECT {rule.rule_id} AS rule, _key, registry_row FROM ({registry_keys_sql(rule, source)}) "
-            f"JOIN {_table(rule)} USING ({columns})"
-        )
-    windows = any(rule.window is not None for rule in rules)
-    return ("WITH " + _INTEGER_IDS + "\n" if windows else "") + "\nUNION ALL ".join(selects)
+        if rule.window is None:
+            parts = tuple(f"k{i}::{kind}" for i, kind in enumerate(types[rule.rule_id]))
+            batch = f"SELECT _key, {_key_hash_sql(rule, parts)} AS block_hash FROM {_table(rule)}"
+            selects.append(
+                f"SELECT {rule.rule_id} AS rule, b._key, k.registry_row FROM {BLOCK_KEYS} k "
+                f"JOIN ({batch}) b ON k.{block_column(rule)} = b.block_hash"
+            )
+        else:
+            masked = rule.window.masked_sql(_ID_COLUMNS[rule.window.registry_column])
+            selects.append(
+                f"SELECT {rule.rule_id} AS rule, b._key, k.registry_row FROM {BLOCK_KEYS} k "
+                f"JOIN {_table(rule)} b ON {masked} = b.k0"
+            )
+    return "\nUNION ALL ".join(selects)
+
+
+def _key_types(conn: duckdb.DuckDBPyConnection, rules: tuple[BlockingRule, ...]) -> dict[int, tuple[str, ...]]:
+    """The SQL type of each name rule's key parts in registry_features: the batch's parts are cast to them, so both
+    sides hash the same values of the same types."""
+    types = {}
+    for rule in rules:
+        if rule.window is None:
+            described = conn.execute(f"DESCRIBE SELECT {', '.join(rule.registry_sql)} FROM registry_features")
+            types[rule.rule_id] = tuple(row[1] for row in described.fetchall())
+    return types
 
 
 REACH_ABOVE = 4
@@ -108,24 +206,38 @@ def worth_reaching(registry_people: int, records: int) -> bool:
 
 
 def reachable_sql() -> str:
-    """registry_features rows reached through an ID, a review or a block hit (`_reach_hits`) not listed in
-    `_reach_oversized`, in registry order."""
-    return """
+    """registry_features rows reached through an ID (or one a edit away: `_reach_ids`), a review or a block hit
+    (`_reach_hits`) not listed in `_reach_oversized`, in registry order."""
+    return f"""
         WITH reach AS (
-            SELECT registry_row FROM registry_features
-            WHERE person_id IN (SELECT id_number FROM _reach_ids WHERE id_kind = 'cccd')
-            UNION SELECT registry_row FROM registry_features
-            WHERE old_id IN (SELECT id_number FROM _reach_ids WHERE id_kind = 'cmnd')
-            UNION SELECT registry_row FROM registry_features WHERE person_id IN (SELECT person_id FROM _reach_persons)
+            SELECT registry_row FROM {BLOCK_KEYS}
+            WHERE person_number IN (SELECT number FROM _reach_ids WHERE id_kind = 'cccd')
+               OR person_number IN (SELECT number FROM _reach_persons)
+            UNION SELECT registry_row FROM {BLOCK_KEYS}
+            WHERE old_number IN (SELECT number FROM _reach_ids WHERE id_kind = 'cmnd')
             UNION SELECT registry_row FROM _reach_hits ANTI JOIN _reach_oversized USING (rule, _key))
         SELECT * EXCLUDE (source_hash) FROM registry_features SEMI JOIN reach USING (registry_row)
         ORDER BY registry_row"""
 
 
-NAMESAKES_SQL = """
-    SELECT name_key, birth_year, count(*) AS namesakes
-    FROM registry_features SEMI JOIN _reach_name_year USING (name_key, birth_year)
-    GROUP BY ALL"""
+NAMESAKE_RULE = next(
+    rule for rule in NAME_RULES if rule.registry_sql == ("name_key", "birth_year") and rule.registry_filter_sql is None
+)
+"""Keys every registry person by name key + birth year: the namesakes are counted on its column."""
+
+
+def namesakes_sql(types: dict[int, tuple[str, ...]]) -> str:
+    """(name_key, birth_year, namesakes) of the batch's name keys and birth years (`_reach_name_year`)."""
+    parts = tuple(
+        f"{column}::{kind}"
+        for column, kind in zip(("name_key", "birth_year"), types[NAMESAKE_RULE.rule_id], strict=True)
+    )
+    return f"""
+        SELECT b.name_key, b.birth_year, count(*) AS namesakes
+        FROM {BLOCK_KEYS} k
+        JOIN (SELECT name_key, birth_year, {_key_hash_sql(NAMESAKE_RULE, parts)} AS block_hash FROM _reach_name_year) b
+          ON k.{block_column(NAMESAKE_RULE)} = b.block_hash
+        GROUP BY ALL"""
 
 
 @dataclass(frozen=True)
@@ -144,21 +256,27 @@ def reachable_people(
     max_block_size: int,
     person_ids: pl.Series | None = None,
     blocks: bool = True,
+    whole_windows: bool = False,
 ) -> ReachedRegistry:
     """The registry people the records of `doses` can reach; `person_ids`: named by reviews; `blocks`: False for only
-    the people the records' IDs and the reviews name (what settles most records: link.py's ID phase)."""
-    rules = BLOCKING_RULES if blocks else ()
-    keys = reach_keys(doses, person_ids, rules)
+    the people the records' IDs and the reviews name (what settles most records: link.py's ID phase);
+    `whole_windows`: the ID windows' whole blocks, not only the IDs one edit away (the calibration fits on every
+    pair the blocks propose, the linkage keeps only those)."""
+    check_block_keys(conn)
+    near_ids = blocks and not whole_windows and max_block_size >= WINDOW_BLOCK_LIMIT
+    rules = (NAME_RULES if near_ids else BLOCKING_RULES) if blocks else ()
+    keys = reach_keys(doses, person_ids, rules, near_ids)
     with ExitStack() as stack:
         for name, frame in keys.items():
             stack.enter_context(registered(conn, name, frame))
         searched = tuple(rule for rule in rules if keys[_table(rule)].height)  # a join with no keys is still a scan
+        types = _key_types(conn, (*searched, NAMESAKE_RULE))
         hits = (
-            _hits_sql(searched)
+            _hits_sql(searched, types)
             if searched
             else "SELECT 0 AS rule, 0::UINTEGER AS _key, 0::UINTEGER AS registry_row LIMIT 0"
         )
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE _reach_hits AS {hits}")  # the registry scanned once per rule
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE _reach_hits AS {hits}")  # a few integer columns per rule
         stack.callback(conn.execute, "DROP TABLE IF EXISTS _reach_hits")
         oversized = read_frame(
             conn,
@@ -167,7 +285,7 @@ def reachable_people(
         ).cast({"rule": pl.Int32, "_key": pl.UInt32})
         stack.enter_context(registered(conn, "_reach_oversized", oversized))
         people = read_frame(conn, reachable_sql())
-        namesakes = read_frame(conn, NAMESAKES_SQL)
+        namesakes = read_frame(conn, namesakes_sql(types))
     counts = RegistryCounts(
         namesakes=namesakes.with_columns(
             pl.col("birth_year").cast(keys["_reach_name_year"].schema["birth_year"]),

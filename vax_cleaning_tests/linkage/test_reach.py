@@ -10,12 +10,12 @@ import pytest
 from vax_cleaning.generate import generate_landing_folder
 from vax_cleaning.ingest.exports import ingest_province
 from vax_cleaning.ingest.registry import load_registry
-from vax_cleaning.linkage import link_doses
-from vax_cleaning.linkage.block import BLOCKING_RULES, RegistryCounts, key_parts, with_id_integers
+from vax_cleaning.linkage import link_doses, reach
+from vax_cleaning.linkage.block import RegistryCounts, key_parts, with_id_integers
 from vax_cleaning.linkage.calibrate import RegistryRows, calibrate, calibration_sample
 from vax_cleaning.linkage.features_store import build_registry_features
 from vax_cleaning.linkage.normalize import registry_features
-from vax_cleaning.linkage.reach import reachable_people, registry_keys_sql, worth_reaching
+from vax_cleaning.linkage.reach import NAME_RULES, reachable_people, worth_reaching
 from vax_cleaning.linkage.settings import DEFAULT_SETTINGS
 from vax_cleaning_tests.linkage.stories import cccd, dose, doses, person, registry
 
@@ -105,7 +105,7 @@ def test_linking_with_the_reachable_people_equals_linking_with_the_whole_registr
     settings = DEFAULT_SETTINGS.with_overrides(max_block_size=max_block_size)
     conn = warehouse_of(people)
     whole = conn.sql("SELECT * EXCLUDE (source_hash) FROM registry_features ORDER BY registry_row").pl()
-    subset = reachable_people(conn, batch, max_block_size)
+    subset = reachable_people(conn, batch, max_block_size, whole_windows=True)  # as the calibration fetches
     assert subset.people.height < whole.height
     assert (subset.counts.oversized.len() > 0) == (max_block_size < MAX_BLOCK)  # blocks of 4+ people exist
     assert not worth_reaching(whole.height, batch.height)  # the pipeline would read all here; the result is the same
@@ -119,14 +119,15 @@ def test_linking_with_the_reachable_people_equals_linking_with_the_whole_registr
 
     # in two steps, as a province against the national registry: the people the IDs name, then what the records
     # the ID did not settle can reach; the calibration from its sample's reach alone
-    def reach(records: pl.DataFrame) -> tuple[pl.DataFrame, RegistryCounts]:
-        reached = reachable_people(conn, records, max_block_size)
+    def reach(records: pl.DataFrame, whole_windows: bool = False) -> tuple[pl.DataFrame, RegistryCounts]:
+        reached = reachable_people(conn, records, max_block_size, whole_windows=whole_windows)
         return reached.people, reached.counts
 
     owners = reachable_people(conn, batch, max_block_size, blocks=False).people
     assert owners.height < subset.people.height
     sample = calibration_sample(batch)
-    assert calibrate(sample, *reach(sample)[:1], settings, RegistryRows.of(whole), reach(sample)[1]).settings == (
+    sample_people, sample_counts = reach(sample, whole_windows=True)
+    assert calibrate(sample, sample_people, settings, RegistryRows.of(whole), sample_counts).settings == (
         with_all.settings
     )
     in_two_steps = link_doses(batch, owners, with_all.settings, baseline=settings, reach=reach)
@@ -134,27 +135,44 @@ def test_linking_with_the_reachable_people_equals_linking_with_the_whole_registr
     assert in_two_steps.corrections.sort(pl.all()).equals(expected.corrections.sort(pl.all()))
 
 
-def test_every_rule_keys_the_registry_alike_in_sql_and_in_polars(generated_province):
-    # the registry side of a reach is keyed by DuckDB, the block index by polars: a key that differs misses a block
+def test_every_name_rule_hashes_a_batch_key_as_the_snapshot_stored_it(generated_province):
+    # the registry's keys are hashed by DuckDB once per snapshot, the batch's at each reach: a key that differs (its
+    # SQL, a type, a filter) misses a block. Each person, taken as a batch of its own keys, must reach itself.
     conn = warehouse_of(generated_province[1])
     features = conn.sql("SELECT * FROM registry_features").pl()
-    for rule in BLOCKING_RULES:
-        in_polars = key_parts(with_id_integers(features), rule, rule.registry_parts, rule.registry_filter)
-        expected = in_polars.select("registry_row", *(f"k{i}" for i in range(len(rule.registry_sql)))).collect()
-        in_sql = conn.sql(registry_keys_sql(rule)).pl().drop_nulls().cast(expected.schema)
-        assert in_sql.sort("registry_row").equals(expected.sort("registry_row")), rule.name
+    for rule in NAME_RULES:
+        keyed = key_parts(with_id_integers(features), rule, rule.registry_parts, rule.registry_filter).collect()
+        batch = keyed.select(_key="registry_row", **{f"k{i}": f"k{i}" for i in range(len(rule.registry_parts))})
+        conn.register(f"_reach_rule_{rule.rule_id}", batch)
+        hits = conn.sql(reach._hits_sql((rule,), reach._key_types(conn, (rule,)))).pl()
+        itself = hits.filter(pl.col("_key") == pl.col("registry_row"))["registry_row"]
+        assert itself.sort().to_list() == keyed["registry_row"].sort().to_list(), rule.name
+        stored = conn.sql(f"SELECT count({reach.block_column(rule)}) FROM registry_block_keys").fetchall()[0][0]
+        assert stored == keyed.height, rule.name  # and nobody else has a key under the rule
 
 
 @pytest.mark.parametrize("written", ["000000000001", "001195000001", "079085123456", "999999999999"])
 def test_every_id_window_is_masked_alike_in_sql_and_in_polars(written: str):
     # the registry side is masked by DuckDB, the record side by polars: a window that differs reaches nobody
-    for rule in (rule for rule in BLOCKING_RULES if rule.window is not None):
+    for rule in reach.WINDOW_RULES:
         value = written if rule.window.width == 12 else written[:9]
-        column = rule.window.registry_column
-        in_sql = duckdb.sql(f"SELECT {rule.window.masked_sql()} FROM (SELECT '{value}' AS {column})").fetchall()[0][0]
+        in_sql = duckdb.sql(f"SELECT {rule.window.masked_sql('v')} FROM (SELECT '{value}'::BIGINT AS v)").fetchall()[0][
+            0
+        ]
         frame = pl.DataFrame({rule.window.record_column: [value]})
         in_polars = with_id_integers(frame).select(rule.record_parts[0]).collect().item()
         assert in_sql == in_polars, rule.name
+
+
+def test_the_ids_one_edit_away_are_every_wrong_digit_and_every_swap():
+    written = "079085123456"
+    ids = pl.DataFrame({"number": [int(written)], "id_kind": ["cccd"]})
+    variants = {f"{number:012d}" for number in reach._one_edit_away(ids)["number"]}
+    assert written in variants and "079085123465" in variants and "709085123456" in variants  # swaps
+    assert "179085123456" in variants and "079085123450" in variants  # one wrong digit, first and last
+    expected = 1 + 12 * 9 + sum(written[i] != written[i + 1] for i in range(11))
+    assert len(variants) == expected
+    assert all(sum(a != b for a, b in zip(v, written, strict=True)) in (0, 1, 2) for v in variants)
 
 
 def test_the_name_share_counted_in_sql_equals_polars_bit_for_bit(monkeypatch):

@@ -29,7 +29,7 @@ from vax_cleaning.linkage.link import (
     OtherLinkedLookup,
     RegistryReach,
 )
-from vax_cleaning.linkage.reach import reachable_people, worth_reaching
+from vax_cleaning.linkage.reach import BLOCK_KEYS, check_block_keys, reachable_people, worth_reaching
 from vax_cleaning.linkage.settings import LinkageSettings
 from vax_cleaning.partitions import partition_key, province_code, province_partitions
 from vax_cleaning.report import refresh_progress
@@ -116,31 +116,50 @@ _OTHER_LINKED_SQL = f"""
 """
 
 
-@warehouse_asset(
-    deps=["registry_snapshot"],
-    group_name="linkage",
-    kinds={"polars"},
-    description="The registry in force in the linkage's comparable form (canonical and diacritic-free names, "
-    "name tokens, household key, birth-date parts), computed once per snapshot so province runs need not "
-    "normalize ~100 M names again. In registry_snapshot's row order.",
+@warehouse_multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "registry_features",
+            deps=["registry_snapshot"],
+            group_name="linkage",
+            kinds={"polars"},
+            description="The registry in force in the linkage's comparable form (canonical and diacritic-free "
+            "names, name tokens, household key, birth-date parts), computed once per snapshot so province runs "
+            "need not normalize ~100 M names again. In registry_snapshot's row order.",
+        ),
+        dg.AssetSpec(
+            BLOCK_KEYS,
+            deps=["registry_features"],
+            group_name="linkage",
+            description="Internal: each registry person's blocking keys as hashes and IDs as integers, by which a "
+            "province run finds the few people its records can reach in a national registry.",
+        ),
+    ],
 )
-def registry_features(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def registry_features(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """Rebuilt whenever registry_snapshot is (job load_registry); province runs only read it."""
     with duckdb.get_connection() as conn:
         with terminal_errors(warehouse.MissingTableError):
             warehouse.require_table(conn, "registry_snapshot", "registry_snapshot (job load_registry)")
         build = build_registry_features(conn)  # bounded memory; only changed people on a next snapshot
-        described = warehouse.read_frame(conn, "SELECT * FROM registry_features LIMIT 0")
+        described = {
+            table: warehouse.read_frame(conn, f"SELECT * FROM {table} LIMIT 0")
+            for table in ("registry_features", BLOCK_KEYS)
+        }
     context.log.info(
         f"registry_features: {build.people} people, {build.normalized} normalized, {build.kept} unchanged since the "
         "previous snapshot"
     )
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
+        asset_key="registry_features",
         metadata={
-            **table_metadata(described, "registry_features", rows=build.people),
+            **table_metadata(described["registry_features"], "registry_features", rows=build.people),
             "people_normalized": build.normalized,
             "people_unchanged_kept": build.kept,
-        }
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=BLOCK_KEYS, metadata=table_metadata(described[BLOCK_KEYS], BLOCK_KEYS, rows=build.people)
     )
 
 
@@ -190,6 +209,7 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
                 conn, "registry_features", "registry_snapshot and registry_features (job load_registry)"
             )
             _require_registry_row(conn)
+            check_block_keys(conn)  # by which a province finds its people in a national registry
         run = _LinkRun(
             code=code,
             settings=settings,
@@ -234,9 +254,9 @@ def _registry_for(
         return people, None  # link_doses counts namesakes and block sizes itself
     named = None if run.reviews is None else run.reviews["person_id"]
 
-    def reach(records: pl.DataFrame) -> tuple[pl.DataFrame, RegistryCounts]:
+    def reach(records: pl.DataFrame, whole_windows: bool = False) -> tuple[pl.DataFrame, RegistryCounts]:
         with connect() as reach_conn:
-            reached = reachable_people(reach_conn, records, run.settings.max_block_size, named)
+            reached = reachable_people(reach_conn, records, run.settings.max_block_size, named, True, whole_windows)
         return reached.people, reached.counts
 
     owners = reachable_people(conn, doses, run.settings.max_block_size, named, blocks=False).people
@@ -268,7 +288,7 @@ def _link_whole_province(
             calibration = calibrate(inputs["doses"], inputs["registry"], run.settings)  # EM on this batch
         else:  # the people the calibration's sample can reach: the same fit
             sample = calibration_sample(inputs["doses"])
-            sample_people, sample_counts = reach(sample)
+            sample_people, sample_counts = reach(sample, whole_windows=True)
             calibration = calibrate(sample, sample_people, run.settings, whole, sample_counts)
         calibrated, calibration_metadata = calibration.settings, calibration.as_metadata()
     else:  # the snapshot's calibration, fitted at its first run: links do not move as files arrive
