@@ -79,9 +79,16 @@ class IdWindow:
         value = pl.col(_as_integer(column))
         return value // self.high_divisor * self.low_modulus + value % self.low_modulus
 
-    def masked_sql(self, value: str) -> str:
-        """`masked` in SQL, on the registry's ID as an integer (`value`: its SQL)."""
-        return f"({value} // {self.high_divisor}) * {self.low_modulus} + {value} % {self.low_modulus}"
+    def unmasked_sql(self, masked: str, digits: str) -> str:
+        """In SQL, the ID whose `masked` value is `masked` with `digits` (0 .. 10**(end - start) - 1) in the window:
+        the IDs of a window block, to be joined as integers instead of masking every registry ID."""
+        low, masked = self.low_modulus, f"{masked}::BIGINT"
+        return f"({masked} // {low}) * {self.high_divisor} + {digits} * {low} + {masked} % {low}"
+
+    @property
+    def values(self) -> int:
+        """How many IDs one masked value stands for (the block's most people, IDs being unique)."""
+        return 10 ** (self.end - self.start)
 
     @property
     def high_divisor(self) -> int:

@@ -23,7 +23,8 @@ unique, person_id by the snapshot's rules), and the linkage keeps a window pair 
 apart. So when max_block_size is at least 100 no window block is ever too large, and fetching the IDs one edit
 away (each record's ~130 variants, joined as integers) gives the linkage the same pairs as fetching the blocks.
 Below 100, and for the calibration (whose EM sees every pair the blocks propose: `whole_windows`), the window
-blocks are counted and fetched as the other rules' (a scan per window).
+blocks are counted and fetched as the other rules': each of the batch's masked IDs stands for the 100 IDs of its
+block (`IdWindow.unmasked_sql`), all joined as integers in one scan per ID column.
 
 Counted, not fetched: people with a record's name key and birth year (namesakes), and the blocks larger than
 max_block_size (a common name with a year-only birth date: its records are `truncated`, as with the whole registry).
@@ -167,19 +168,23 @@ def _one_edit_away(ids: pl.DataFrame) -> pl.DataFrame:
 def _hits_sql(rules: tuple[BlockingRule, ...], types: dict[int, tuple[str, ...]]) -> str:
     """(rule, _key, registry_row) of the registry people sharing one of the batch's keys under each rule."""
     selects = []
-    for rule in rules:
-        if rule.window is None:
-            parts = tuple(f"k{i}::{kind}" for i, kind in enumerate(types[rule.rule_id]))
-            batch = f"SELECT _key, {_key_hash_sql(rule, parts)} AS block_hash FROM {_table(rule)}"
-            selects.append(
-                f"SELECT {rule.rule_id} AS rule, b._key, k.registry_row FROM {BLOCK_KEYS} k "
-                f"JOIN ({batch}) b ON k.{block_column(rule)} = b.block_hash"
+    for rule in (rule for rule in rules if rule.window is None):
+        parts = tuple(f"k{i}::{kind}" for i, kind in enumerate(types[rule.rule_id]))
+        batch = f"SELECT _key, {_key_hash_sql(rule, parts)} AS block_hash FROM {_table(rule)}"
+        selects.append(
+            f"SELECT {rule.rule_id} AS rule, b._key, k.registry_row FROM {BLOCK_KEYS} k "
+            f"JOIN ({batch}) b ON k.{block_column(rule)} = b.block_hash"
+        )
+    for column, number in _ID_COLUMNS.items():  # one join per ID column for all its windows
+        windows = [rule for rule in rules if rule.window is not None and rule.window.registry_column == column]
+        if windows:
+            blocks = "\nUNION ALL ".join(
+                f"SELECT {rule.rule_id} AS rule, _key, {rule.window.unmasked_sql('k0', 'd')} AS number "
+                f"FROM {_table(rule)}, range({rule.window.values}) AS digits(d)"
+                for rule in windows
             )
-        else:
-            masked = rule.window.masked_sql(_ID_COLUMNS[rule.window.registry_column])
             selects.append(
-                f"SELECT {rule.rule_id} AS rule, b._key, k.registry_row FROM {BLOCK_KEYS} k "
-                f"JOIN {_table(rule)} b ON {masked} = b.k0"
+                f"SELECT w.rule, w._key, k.registry_row FROM {BLOCK_KEYS} k JOIN ({blocks}) w ON k.{number} = w.number"
             )
     return "\nUNION ALL ".join(selects)
 
