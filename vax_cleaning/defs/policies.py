@@ -18,7 +18,8 @@ from vax_cleaning.warehouse import WarehouseExhaustedError, WarehouseLocationErr
 OWNERS = ["team:vax-cleaning"]
 
 PERSONAL_DATA_ASSETS = frozenset({
-    "raw_dose_exports", "registry_snapshot", "registry_features", "registry_rejected_rows", "review_decisions",
+    "raw_dose_exports", "registry_snapshot", "registry_features", "registry_block_keys", "registry_rejected_rows",
+    "review_decisions",
     "matched_records", "correction_sets", "passport_ready",
 })  # fmt: skip
 """Tables holding names, IDs or birth dates: tagged so the UI and catalog show who may read them."""

@@ -159,12 +159,9 @@ def estimate_u(
 ) -> dict[str, dict[int, float]]:
     """P(level | two different people) from random registry pairs, each person written as a record would be."""
     whole = RegistryRows.of(whole) if isinstance(whole, pl.DataFrame) else whole
-    rng = np.random.default_rng(seed)
-    left, right = rng.integers(0, whole.size, pairs), rng.integers(0, whole.size, pairs)
-    keep = left != right
-    left, right = left[keep], right[keep]
+    left, right = _u_pairs(whole.size, pairs, seed)
     # only the sampled people are fetched (the registry may hold 100 M): the left ones written as records
-    positions = np.unique(np.concatenate([left, right]))
+    positions = u_positions(whole.size, pairs, seed)
     people = whole.at(positions).with_columns(_reg=pl.int_range(pl.len(), dtype=pl.UInt32))
     as_records = people[np.searchsorted(positions, left)].with_columns(
         id_number=pl.col("person_id"),
@@ -179,6 +176,20 @@ def estimate_u(
         gather_pairs(frame, as_records, people), settings.typo_max_edits, settings.typo_min_similarity
     )
     return {column: _shares(compared, column, enum) for column, (_, enum) in CALIBRATED.items()}
+
+
+def _u_pairs(size: int, pairs: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the random pairs of different people u is estimated from."""
+    rng = np.random.default_rng(seed)
+    left, right = rng.integers(0, size, pairs), rng.integers(0, size, pairs)
+    keep = left != right
+    return left[keep], right[keep]
+
+
+def u_positions(size: int, pairs: int = U_PAIRS, seed: int = 0) -> np.ndarray:
+    """The registry positions estimate_u reads (sorted, distinct): known before any fetch, so a province run can
+    read them with the other people it needs in one pass over the registry."""
+    return np.unique(np.concatenate(_u_pairs(size, pairs, seed)))
 
 
 def _shares(compared: pl.DataFrame, column: str, enum: type[Level]) -> dict[int, float]:

@@ -9,22 +9,22 @@ a few integer columns per rule, not of the names); each block's size is counted 
 small enough to expand (max_block_size) are fetched, in the registry's row order. The blocks too large are handed
 to the block index as known to be too large, and the namesake counts (name key + birth year) come as a count table,
 so the linkage sees exactly the candidates, blocks, counts and tie-breaks it would see with the whole registry in
-memory (up to 64-bit hash collisions, which only ever add a candidate or a block member).
+memory (up to 64-bit hash collisions, as likely as the block index's own: ~1 in 10^10 per run at 100 M people).
 
 | fetched when the registry person ... | covers |
 |---|---|
 | has a record's CCCD as person_id, or its CMND as old_id | the exact-ID owner |
-| shares a block of at most max_block_size people with a record | every name and birth-date blocking rule |
-| has an ID one wrong digit or one swap of adjacent digits from a record's | the ID window rules (`near_ids`) |
+| shares a block of at most max_block_size people with a record | every blocking rule |
+| has a CCCD one wrong digit or one swap of adjacent digits from a record's | the CCCD window rules (`near_ids`) |
 | is named by a review decision of the province | people's links |
 
-The ID windows: a window block holds the IDs equal but for two adjacent digits, at most 100 of them (IDs are
-unique, person_id by the snapshot's rules), and the linkage keeps a window pair only when the IDs are one edit
-apart. So when max_block_size is at least 100 no window block is ever too large, and fetching the IDs one edit
-away (each record's ~130 variants, joined as integers) gives the linkage the same pairs as fetching the blocks.
-Below 100, and for the calibration (whose EM sees every pair the blocks propose: `whole_windows`), the window
-blocks are counted and fetched as the other rules': each of the batch's masked IDs stands for the 100 IDs of its
-block (`IdWindow.unmasked_sql`), all joined as integers in one scan per ID column.
+IDs are joined as integers (a reviewed person_id in other digits than 0-9 as text). The ID windows: a window block holds the IDs equal but for two adjacent digits, and each of the
+batch's masked IDs stands for the 100 IDs of its block (`IdWindow.unmasked_sql`), all joined in one scan per ID
+column. A CCCD window block holds at most 100 people (person_ids are unique in a snapshot) and the linkage keeps a
+window pair only when the IDs are one edit apart: so when max_block_size is at least 100 no CCCD window block is
+ever too large, and the linkage fetches only the CCCDs one edit away (~120 per record). Old CMNDs need not be
+unique, so their blocks are always counted whole; so are the CCCD blocks below 100 and for the calibration, whose
+EM sees every pair the blocks propose (`whole_windows`).
 
 Counted, not fetched: people with a record's name key and birth year (namesakes), and the blocks larger than
 max_block_size (a common name with a year-only birth date: its records are `truncated`, as with the whole registry).
@@ -55,6 +55,7 @@ as integers (`person_number`, `old_number`). Rebuilt with registry_features, in 
 
 NAME_RULES = tuple(rule for rule in BLOCKING_RULES if rule.window is None)
 WINDOW_RULES = tuple(rule for rule in BLOCKING_RULES if rule.window is not None)
+CCCD_WINDOW_RULES = tuple(rule for rule in WINDOW_RULES if rule.window.registry_column == "person_id")
 
 WINDOW_BLOCK_LIMIT = 100
 """A window block's most people: two masked digits, unique IDs."""
@@ -127,41 +128,34 @@ def reach_keys(
         for rule in rules
     }
     ids = records.select(number=pl.col("_id_number_integer"), id_kind="id_kind").drop_nulls().unique().collect()
-    keys["_reach_ids"] = _one_edit_away(ids) if near_ids else ids
+    keys["_reach_ids"] = _one_edit_away(ids) if near_ids else ids  # a record's CCCD/CMND is ASCII digits
     keys["_reach_name_year"] = records.select("name_key", "birth_year").drop_nulls().unique().collect()
     persons = pl.Series("person_id", [], pl.String) if person_ids is None else person_ids.rename("person_id")
     keys["_reach_persons"] = (
         persons.drop_nulls()
         .unique()
         .to_frame()
-        .filter(pl.col("person_id").str.contains(r"^\d{12}$"))  # the only person_ids a snapshot keeps
-        .select(number=pl.col("person_id").cast(pl.Int64))
+        .with_columns(number=pl.when(pl.col("person_id").str.contains("^[0-9]+$")).then(pl.col("person_id")))
+        .with_columns(pl.col("number").cast(pl.Int64, strict=False))
     )
     return keys
 
 
-_WIDTHS = {"cccd": 12, "cmnd": 9}
-
-
-def _one_edit_away(ids: pl.DataFrame) -> pl.DataFrame:
-    """(number, id_kind): each ID, every ID with one digit changed, and every ID with two adjacent digits swapped."""
+def _one_edit_away(ids: pl.DataFrame, kind: str = "cccd", width: int = 12) -> pl.DataFrame:
+    """(number, id_kind): each ID, and every CCCD with one digit changed or two adjacent digits swapped."""
+    of_kind, number = ids.filter(pl.col("id_kind") == kind).lazy(), pl.col("number")
+    digits = pl.LazyFrame({"_new": pl.int_range(10, dtype=pl.Int64, eager=True)})
     variants = [ids]
-    for kind, width in _WIDTHS.items():
-        of_kind = ids.filter(pl.col("id_kind") == kind).lazy()
-        number = pl.col("number")
-        for position in range(width):
-            place = 10 ** (width - 1 - position)
-            digit = number // place % 10
-            variants.append(
-                of_kind.join(pl.LazyFrame({"_new": pl.int_range(10, dtype=pl.Int64, eager=True)}), how="cross")
-                .select(number=number + (pl.col("_new") - digit) * place, id_kind="id_kind")
-                .collect()
-            )
-            if position + 1 < width:
-                lower = 10 ** (width - 2 - position)
-                next_digit = number // lower % 10
-                swapped = number + (next_digit - digit) * place + (digit - next_digit) * lower
-                variants.append(of_kind.select(number=swapped, id_kind="id_kind").collect())
+    for position in range(width):
+        place = 10 ** (width - 1 - position)
+        digit = number // place % 10
+        changed = of_kind.join(digits, how="cross").select(number=number + (pl.col("_new") - digit) * place)
+        variants.append(changed.select("number", id_kind=pl.lit(kind)).collect())
+        if position + 1 < width:
+            lower = 10 ** (width - 2 - position)
+            next_digit = number // lower % 10
+            swapped = number + (next_digit - digit) * place + (digit - next_digit) * lower
+            variants.append(of_kind.select(number=swapped, id_kind=pl.lit(kind)).collect())
     return pl.concat(variants).unique()
 
 
@@ -210,19 +204,26 @@ def worth_reaching(registry_people: int, records: int) -> bool:
     return registry_people > REACH_ABOVE * records
 
 
-def reachable_sql() -> str:
-    """registry_features rows reached through an ID (or one a edit away: `_reach_ids`), a review or a block hit
-    (`_reach_hits`) not listed in `_reach_oversized`, in registry order."""
+_BY_TEXT = """
+            UNION SELECT registry_row FROM registry_features
+            WHERE person_id IN (SELECT person_id FROM _reach_persons WHERE number IS NULL)"""
+"""Reviewed person_ids written in other digits than 0-9 (a snapshot's `\\d` takes them): no integer, so matched as
+text (a scan of registry_features: only when there are any)."""
+
+
+def reachable_sql(by_text: bool) -> str:
+    """registry_row of the people reached through an ID (or one edit away: `_reach_ids`), a review or a block hit
+    (`_reach_hits`) not listed in `_reach_oversized`, ascending; `by_text`: some reviewed person_ids are matched as
+    text."""
     return f"""
         WITH reach AS (
             SELECT registry_row FROM {BLOCK_KEYS}
             WHERE person_number IN (SELECT number FROM _reach_ids WHERE id_kind = 'cccd')
                OR person_number IN (SELECT number FROM _reach_persons)
             UNION SELECT registry_row FROM {BLOCK_KEYS}
-            WHERE old_number IN (SELECT number FROM _reach_ids WHERE id_kind = 'cmnd')
+            WHERE old_number IN (SELECT number FROM _reach_ids WHERE id_kind = 'cmnd'){_BY_TEXT if by_text else ""}
             UNION SELECT registry_row FROM _reach_hits ANTI JOIN _reach_oversized USING (rule, _key))
-        SELECT * EXCLUDE (source_hash) FROM registry_features SEMI JOIN reach USING (registry_row)
-        ORDER BY registry_row"""
+        SELECT registry_row FROM reach ORDER BY registry_row"""
 
 
 NAMESAKE_RULE = next(
@@ -252,7 +253,18 @@ class ReachedRegistry:
     people: pl.DataFrame
     """registry_features rows, in registry order."""
     counts: RegistryCounts
-    """Namesakes and oversized blocks, counted over the whole registry."""
+    """As `ReachedRows.counts`."""
+
+
+@dataclass(frozen=True)
+class ReachedRows:
+    """Who of the registry a batch can reach, before anyone is fetched."""
+
+    rows: pl.Series
+    """registry_row of the reached people, ascending."""
+    counts: RegistryCounts
+    """Namesakes and oversized blocks, counted over the whole registry (none counted without `blocks`: the ID
+    phase needs neither)."""
 
 
 def reachable_people(
@@ -263,13 +275,37 @@ def reachable_people(
     blocks: bool = True,
     whole_windows: bool = False,
 ) -> ReachedRegistry:
+    """The registry people the records of `doses` can reach (`reach_rows`), fetched."""
+    reached = reach_rows(conn, doses, max_block_size, person_ids, blocks, whole_windows)
+    return ReachedRegistry(fetch_people(conn, reached.rows), reached.counts)
+
+
+def fetch_people(conn: duckdb.DuckDBPyConnection, rows: pl.Series) -> pl.DataFrame:
+    """registry_features of the given registry_rows, in registry order: one pass over the whole table whatever
+    their number (they are spread over every row group), so a run fetches what it can in one go."""
+    with registered(conn, "_reach_rows", rows.rename("registry_row").to_frame()):
+        return read_frame(
+            conn,
+            "SELECT * EXCLUDE (source_hash) FROM registry_features SEMI JOIN _reach_rows USING (registry_row) "
+            "ORDER BY registry_row",
+        )
+
+
+def reach_rows(
+    conn: duckdb.DuckDBPyConnection,
+    doses: pl.DataFrame,
+    max_block_size: int,
+    person_ids: pl.Series | None = None,
+    blocks: bool = True,
+    whole_windows: bool = False,
+) -> ReachedRows:
     """The registry people the records of `doses` can reach; `person_ids`: named by reviews; `blocks`: False for only
     the people the records' IDs and the reviews name (what settles most records: link.py's ID phase);
     `whole_windows`: the ID windows' whole blocks, not only the IDs one edit away (the calibration fits on every
     pair the blocks propose, the linkage keeps only those)."""
     check_block_keys(conn)
     near_ids = blocks and not whole_windows and max_block_size >= WINDOW_BLOCK_LIMIT
-    rules = (NAME_RULES if near_ids else BLOCKING_RULES) if blocks else ()
+    rules = tuple(rule for rule in BLOCKING_RULES if not (near_ids and rule in CCCD_WINDOW_RULES)) if blocks else ()
     keys = reach_keys(doses, person_ids, rules, near_ids)
     with ExitStack() as stack:
         for name, frame in keys.items():
@@ -289,8 +325,10 @@ def reachable_people(
             [max_block_size],
         ).cast({"rule": pl.Int32, "_key": pl.UInt32})
         stack.enter_context(registered(conn, "_reach_oversized", oversized))
-        people = read_frame(conn, reachable_sql())
-        namesakes = read_frame(conn, namesakes_sql(types))
+        by_text = keys["_reach_persons"]["number"].null_count() > 0
+        rows = read_frame(conn, reachable_sql(by_text))["registry_row"]
+        only_ids = "" if blocks else " LIMIT 0"  # the same columns, and no scan of the registry
+        namesakes = read_frame(conn, namesakes_sql(types) + only_ids)
     counts = RegistryCounts(
         namesakes=namesakes.with_columns(
             pl.col("birth_year").cast(keys["_reach_name_year"].schema["birth_year"]),
@@ -298,7 +336,7 @@ def reachable_people(
         ),
         oversized=_oversized_hashes(keys, oversized, rules),
     )
-    return ReachedRegistry(people, counts)
+    return ReachedRows(rows, counts)
 
 
 def _oversized_hashes(

@@ -77,6 +77,39 @@ def test_people_come_in_registry_order_whatever_reached_them():
     assert fetched["registry_row"].to_list() == [0, 1, 2]  # ties between candidates break the same way
 
 
+def test_an_old_cmnd_many_people_share_makes_its_window_block_too_large_as_in_the_whole_registry():
+    # CMNDs, unlike person_ids, need not be unique: 101 people with one old CMND make a window block of more than
+    # max_block_size, so the record whose CMND is one digit off Mai's must be truncated as with the whole registry
+    mai = person(cccd(1975, "Nữ", 4), "Võ Thị Mai", "1975-05-05", "Nữ", old_id="212345679")
+    sharing = [
+        person(cccd(1960, "Nam", 100 + i), f"Người Thứ {i}", "1960-01-02", "Nam", old_id="212345611")
+        for i in range(101)
+    ]
+    people = registry(mai, *sharing)
+    batch = doses(dose("Võ Thị Mai", "1975-05-05", "Nữ", "212345670"))
+    settings = DEFAULT_SETTINGS.with_overrides(max_block_size=100)
+    expected = link_doses(batch, people, settings)
+    conn = warehouse_of(people)
+
+    def reach(records: pl.DataFrame) -> tuple[pl.DataFrame, RegistryCounts]:
+        reached = reachable_people(conn, records, 100)
+        return reached.people, reached.counts
+
+    owners = reachable_people(conn, batch, 100, blocks=False).people
+    got = link_doses(batch, owners, settings, reach=reach)
+    assert got.matched.equals(expected.matched)
+    assert got.matched["rule"].to_list() == ["BLOCK_TOO_LARGE"]
+
+
+def test_a_reviewed_person_id_written_in_other_digits_is_reached_as_text():
+    # a snapshot and a review may carry a person_id in full-width digits: it has no integer, so it is matched as text
+    wide = "０７９１８５０００００７"
+    people = registry(
+        person(wide, "Nguyễn Văn Hùng", "1985-03-04", "Nam"), person(HUNG, "Trần Thị Lan", "1960-01-01", "Nữ")
+    )
+    assert reached(people, doses(dose("Bùi Thị Xuân", "1999-09-09", "Nữ", "")), [wide, HUNG]) == {wide, HUNG}
+
+
 @pytest.fixture(scope="module")
 def generated_province(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Doses of one generated province (field error mix) and the whole registry snapshot."""

@@ -18,7 +18,7 @@ from vax_cleaning.defs.policies import NATIONAL_REFRESH, terminal_errors, wareho
 from vax_cleaning.linkage import incremental, link_doses
 from vax_cleaning.linkage import passport_ready as eligibility
 from vax_cleaning.linkage.block import RegistryCounts
-from vax_cleaning.linkage.calibrate import RegistryRows, calibrate, calibration_sample
+from vax_cleaning.linkage.calibrate import Calibration, RegistryRows, calibrate, calibration_sample, u_positions
 from vax_cleaning.linkage.decisions import linkage_instructions
 from vax_cleaning.linkage.duplicates import DOSE_KEY, ROW_KEY
 from vax_cleaning.linkage.features_store import build_registry_features
@@ -29,7 +29,14 @@ from vax_cleaning.linkage.link import (
     OtherLinkedLookup,
     RegistryReach,
 )
-from vax_cleaning.linkage.reach import BLOCK_KEYS, check_block_keys, reachable_people, worth_reaching
+from vax_cleaning.linkage.reach import (
+    BLOCK_KEYS,
+    check_block_keys,
+    fetch_people,
+    reach_rows,
+    reachable_people,
+    worth_reaching,
+)
 from vax_cleaning.linkage.settings import LinkageSettings
 from vax_cleaning.partitions import partition_key, province_code, province_partitions
 from vax_cleaning.report import refresh_progress
@@ -209,7 +216,6 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
                 conn, "registry_features", "registry_snapshot and registry_features (job load_registry)"
             )
             _require_registry_row(conn)
-            check_block_keys(conn)  # by which a province finds its people in a national registry
         run = _LinkRun(
             code=code,
             settings=settings,
@@ -242,25 +248,61 @@ class _LinkRun:
     reviews: pl.DataFrame | None
 
 
+@dataclass(frozen=True)
+class _Registry:
+    """The registry as one linkage of a province sees it."""
+
+    people: pl.DataFrame
+    """The whole registry (in registry order), or only the people the batch's IDs and reviews name."""
+    reach: RegistryReach | None
+    """With only the IDs' people: fetches what the records the ID does not settle can reach (reach.py)."""
+    fit: Callable[[], Calibration] | None
+    """When asked for: the calibration on this batch, from what was fetched (the warehouse may be closed)."""
+
+
 def _registry_for(
-    conn: duckdb.DuckDBPyConnection, doses: pl.DataFrame, run: _LinkRun, connect: Callable
-) -> tuple[pl.DataFrame, RegistryReach | None]:
-    """The whole registry (in registry order), or, when it is much larger than the batch, only the people the batch's
-    IDs and reviews name, with the way to fetch what the records the ID does not settle can reach (reach.py)."""
+    conn: duckdb.DuckDBPyConnection, doses: pl.DataFrame, run: _LinkRun, connect: Callable, calibrating: bool
+) -> _Registry:
+    """The whole registry, or, when it is much larger than the batch, only the people the batch's IDs and reviews
+    name, with the way to fetch what the records the ID does not settle can reach (reach.py); `calibrating`: also
+    what the calibration reads, fetched with them in one pass (the sample's reach and the u pairs)."""
     if not worth_reaching(run.registry_size, doses.height):
         people = warehouse.read_frame(
             conn, "SELECT * EXCLUDE (source_hash) FROM registry_features ORDER BY registry_row"
-        )
-        return people, None  # link_doses counts namesakes and block sizes itself
+        )  # link_doses counts namesakes and block sizes itself
+        fit = (lambda: calibrate(doses, people, run.settings)) if calibrating else None  # EM on this batch
+        return _Registry(people, None, fit)
+    with terminal_errors(warehouse.MissingTableError):
+        check_block_keys(conn)  # by which a province finds its people in a national registry
     named = None if run.reviews is None else run.reviews["person_id"]
 
-    def reach(records: pl.DataFrame, whole_windows: bool = False) -> tuple[pl.DataFrame, RegistryCounts]:
+    def reach(records: pl.DataFrame) -> tuple[pl.DataFrame, RegistryCounts]:
         with connect() as reach_conn:
-            reached = reachable_people(reach_conn, records, run.settings.max_block_size, named, True, whole_windows)
+            reached = reachable_people(reach_conn, records, run.settings.max_block_size, named)
         return reached.people, reached.counts
 
-    owners = reachable_people(conn, doses, run.settings.max_block_size, named, blocks=False).people
-    return owners, reach
+    owners = reach_rows(conn, doses, run.settings.max_block_size, named, blocks=False).rows
+    if not calibrating:
+        return _Registry(fetch_people(conn, owners), reach, None)
+    sample = calibration_sample(doses)  # the people the calibration's sample can reach: the same fit
+    sampled = reach_rows(conn, sample, run.settings.max_block_size, named, whole_windows=True)
+    u_rows = pl.Series("registry_row", u_positions(run.registry_size), pl.UInt32)  # u from the whole registry
+    fetched = fetch_people(conn, pl.concat([owners, sampled.rows, u_rows]).unique())
+
+    def of(rows: pl.Series) -> pl.DataFrame:
+        return fetched.filter(pl.col("registry_row").is_in(rows.implode()))
+
+    def rows_at(positions: np.ndarray) -> pl.DataFrame:
+        rows = of(pl.Series(positions).cast(pl.UInt32))
+        if rows.height != len(positions):  # the snapshot was replaced under the run: its next run links again
+            raise RuntimeError(f"registry_features changed during the run ({rows.height} of {len(positions)} rows)")
+        return rows
+
+    def fit() -> Calibration:
+        whole = RegistryRows(run.registry_size, rows_at)
+        return calibrate(sample, of(sampled.rows), run.settings, whole, sampled.counts)
+
+    return _Registry(of(owners), reach, fit)
 
 
 def _link_whole_province(
@@ -276,20 +318,16 @@ def _link_whole_province(
         doses = warehouse.read_frame(
             conn, f"SELECT {DOSE_SELECT} FROM raw_dose_exports WHERE province_code = ?", [code]
         )
-        people, reach = _registry_for(conn, doses, run, duckdb.get_connection)
-        inputs = {"doses": doses, "registry": people}  # people in registry_snapshot's row order
-        del doses, people
+        registry = _registry_for(conn, doses, run, duckdb.get_connection, calibrating=kept is None)
+        inputs = {"doses": doses, "registry": registry.people}  # people in registry_snapshot's row order
+        reach, fit = registry.reach, registry.fit
+        del doses, registry
     context.log.info(f"province {code}: {inputs['registry'].height} of {run.registry_size} registry people read")
     # millions of rows each, handed over (popped) so that link_doses can free what it no longer needs;
     # the warehouse stays unlocked while the linkage runs
-    if kept is None:
-        whole = RegistryRows(run.registry_size, _registry_rows_at(duckdb))  # u comes from the whole registry
-        if reach is None:
-            calibration = calibrate(inputs["doses"], inputs["registry"], run.settings)  # EM on this batch
-        else:  # the people the calibration's sample can reach: the same fit
-            sample = calibration_sample(inputs["doses"])
-            sample_people, sample_counts = reach(sample, whole_windows=True)
-            calibration = calibrate(sample, sample_people, run.settings, whole, sample_counts)
+    if fit is not None:
+        calibration = fit()
+        del fit  # what only the calibration read
         calibrated, calibration_metadata = calibration.settings, calibration.as_metadata()
     else:  # the snapshot's calibration, fitted at its first run: links do not move as files arrive
         calibrated, calibration_metadata = kept.calibrated, kept.calibration
@@ -347,9 +385,15 @@ def _link_new_records(
                 "WHERE province_code = ?",
                 [code],
             )
-        people, reach = _registry_for(conn, doses, run, lambda: contextlib.nullcontext(conn))
+        registry = _registry_for(conn, doses, run, lambda: contextlib.nullcontext(conn), calibrating=False)
         result = link_doses(
-            doses, people, kept.calibrated, other_linked=lookup, reviews=run.reviews, baseline=run.settings, reach=reach
+            doses,
+            registry.people,
+            kept.calibrated,
+            other_linked=lookup,
+            reviews=run.reviews,
+            baseline=run.settings,
+            reach=registry.reach,
         )
         linked = result.matched.filter(pl.col("person_id").is_not_null()).select(*ROW_KEY, "person_id")
         return result, linked.join(doses.select(*ROW_KEY, "vaccination_date", "vaccine_code"), on=ROW_KEY).select(
@@ -474,25 +518,6 @@ def _require_registry_row(conn: duckdb.DuckDBPyConnection) -> None:
             "registry_features predates this version (no registry_row column): materialize registry_features "
             "(job load_registry), then rerun"
         )
-
-
-def _registry_rows_at(duckdb: DuckDBResource) -> Callable[[np.ndarray], pl.DataFrame]:
-    """registry_features rows at given positions (registry_row), fetched by DuckDB: a sample, never the whole."""
-
-    def rows_at(positions: np.ndarray) -> pl.DataFrame:
-        with duckdb.get_connection() as conn:
-            wanted = pl.DataFrame({"registry_row": positions.astype(np.uint32)})
-            with warehouse.registered(conn, "_positions", wanted):
-                rows = warehouse.read_frame(
-                    conn,
-                    "SELECT * EXCLUDE (source_hash) FROM registry_features SEMI JOIN _positions USING (registry_row) "
-                    "ORDER BY registry_row",
-                )
-            if rows.height != len(positions):  # the snapshot was replaced under the run: its next run links again
-                raise RuntimeError(f"registry_features changed during the run ({rows.height} of {len(positions)} rows)")
-            return rows
-
-    return rows_at
 
 
 def _review_instructions(conn: duckdb.DuckDBPyConnection, code: str) -> pl.DataFrame | None:
