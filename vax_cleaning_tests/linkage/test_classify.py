@@ -5,8 +5,11 @@ from __future__ import annotations
 import unicodedata
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vax_cleaning.linkage import LinkageSettings
+from vax_cleaning.linkage.classify import candidate_stats
 from vax_cleaning_tests.linkage.stories import cccd, dose, doses, fixes, link, person, registry, row
 
 HUNG_ID = cccd(1985, "Nam", 123)
@@ -401,3 +404,38 @@ def test_duplicates_across_provinces_both_ways():
     assert result.superseded.to_dicts() == [
         {"source_file": "80/late.csv", "source_row": 3, "duplicate_of_file": "79/site1.csv", "duplicate_of_row": 2}
     ]
+
+
+# --- the per-record statistics the decision reads ----------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.booleans(),  # id_exact
+            st.booleans(),  # fit
+            st.booleans(),  # gate
+            st.booleans(),  # id_evidence
+            st.booleans(),  # dob_explained
+            st.one_of(st.none(), st.floats(-30, 30)),  # evidence_weight
+            st.floats(-30, 30),  # weight
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_one_pair_per_record_gives_the_statistics_grouping_gives(pairs):
+    # the ID phase's settled records have one pair each and skip the group_by: the decision must not notice
+    single = pl.DataFrame(
+        [(rec, 100 + rec, *pair) for rec, pair in enumerate(pairs)],
+        schema={
+            "_rec": pl.UInt32, "_reg": pl.UInt32, "id_exact": pl.Boolean, "fit": pl.Boolean, "gate": pl.Boolean,
+            "id_evidence": pl.Boolean, "dob_explained": pl.Boolean, "evidence_weight": pl.Float64,
+            "weight": pl.Float64,
+        },
+        orient="row",
+    )  # fmt: skip
+    two_pairs = single.head(1).with_columns(_rec=pl.lit(len(pairs), pl.UInt32))  # one record of two pairs: grouped
+    grouped = candidate_stats(pl.concat([single, two_pairs, two_pairs])).filter(pl.col("_rec") < len(pairs))
+    assert candidate_stats(single).sort("_rec").equals(grouped.sort("_rec"))
