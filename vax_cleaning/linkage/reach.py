@@ -3,7 +3,7 @@
 
 The national registry holds ~100 M people; a province's records can meet only the people sharing one of their
 blocks (block.py) or named by their IDs or by people's review decisions. Each snapshot stores, beside
-registry_features, one narrow row per person in `registry_block_keys` (`BLOCK_KEYS_SQL`): the hash of every
+registry_features, one narrow row per person in `registry_block_keys` (`block_keys_sql`): the hash of every
 name/birth-date rule's key and the IDs as integers. A reach joins the batch's keys with those columns (one scan of
 a few integer columns per rule, not of the names); each block's size is counted there, and only the people of blocks
 small enough to expand (max_block_size) are fetched, in the registry's row order. The blocks too large are handed
@@ -18,9 +18,9 @@ memory (up to 64-bit hash collisions, as likely as the block index's own: ~1 in 
 | has a CCCD one wrong digit or one swap of adjacent digits from a record's | the CCCD window rules (`near_ids`) |
 | is named by a review decision of the province | people's links |
 
-IDs are joined as integers (a reviewed person_id in other digits than 0-9 as text). The ID windows: a window block holds the IDs equal but for two adjacent digits, and each of the
-batch's masked IDs stands for the 100 IDs of its block (`IdWindow.unmasked_sql`), all joined in one scan per ID
-column. A CCCD window block holds at most 100 people (person_ids are unique in a snapshot) and the linkage keeps a
+IDs are joined as integers (a reviewed person_id in other digits than 0-9 as text). The ID windows: a window block
+holds the IDs equal but for two adjacent digits, and each of the batch's masked IDs stands for the 100 IDs of its
+block (`IdWindow.unmasked_sql`), all joined in one scan per ID column. A CCCD window block holds at most 100 people (person_ids are unique in a snapshot) and the linkage keeps a
 window pair only when the IDs are one edit apart: so when max_block_size is at least 100 no CCCD window block is
 ever too large, and the linkage fetches only the CCCDs one edit away (~120 per record). Old CMNDs need not be
 unique, so their blocks are always counted whole; so are the CCCD blocks below 100 and for the calibration, whose
@@ -112,7 +112,7 @@ def reach_keys(
     near_ids: bool = False,
 ) -> dict[str, pl.DataFrame]:
     """The batch's keys, one small table each: IDs as integers, reviewed person_ids, name key + birth year, per
-    blocking rule its distinct key values (k0, k1, ...) numbered by `_key`; `near_ids`: the IDs one edit away too."""
+    blocking rule its distinct key values (k0, k1, ...) numbered by `_key`; `near_ids`: the CCCDs one edit away too."""
     written = doses.lazy().select(
         pl.col("full_name").cast(pl.String),
         *date_parts(),
@@ -135,8 +135,8 @@ def reach_keys(
         persons.drop_nulls()
         .unique()
         .to_frame()
-        .with_columns(number=pl.when(pl.col("person_id").str.contains("^[0-9]+$")).then(pl.col("person_id")))
-        .with_columns(pl.col("number").cast(pl.Int64, strict=False))
+        .with_columns(number=pl.when(pl.col("person_id").str.contains("^[0-9]{12}$")).then(pl.col("person_id")))
+        .with_columns(pl.col("number").cast(pl.Int64))
     )
     return keys
 
@@ -207,8 +207,8 @@ def worth_reaching(registry_people: int, records: int) -> bool:
 _BY_TEXT = """
             UNION SELECT registry_row FROM registry_features
             WHERE person_id IN (SELECT person_id FROM _reach_persons WHERE number IS NULL)"""
-"""Reviewed person_ids written in other digits than 0-9 (a snapshot's `\\d` takes them): no integer, so matched as
-text (a scan of registry_features: only when there are any)."""
+"""Reviewed person_ids not of 12 digits 0-9 (a snapshot's `\\d` takes other digits): matched as text (a scan of
+registry_features: only when there are any)."""
 
 
 def reachable_sql(by_text: bool) -> str:
