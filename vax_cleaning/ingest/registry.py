@@ -331,10 +331,12 @@ def _named(paths: list[Path]) -> str:
     return ", ".join(landed_name(p) for p in paths)
 
 
-SNAPSHOT_SQL = f"SELECT {', '.join(PEOPLE_COLUMNS)} FROM {STAGED} WHERE reason IS NULL ORDER BY load_row"
-"""The staged snapshot's people, in file order (registry_features and every province run index people by it)."""
-REJECTED_SQL = f"SELECT person_id, reason, snapshot_date FROM {STAGED} WHERE reason IS NOT NULL ORDER BY load_row"
-"""Its rows set aside, with the reason."""
+SNAPSHOT_SQL = f"SELECT {', '.join(PEOPLE_COLUMNS)} FROM {STAGED} WHERE reason IS NULL"
+"""The staged snapshot's people, in file order (registry_features and every province run index people by it).
+STAGED is written in load_row order and DuckDB keeps a single table's row order through WHERE and SELECT
+(docs: sql/dialect/order_preservation), so no sort: at 100 M people a sort is a third of the swap."""
+REJECTED_SQL = f"SELECT person_id, reason, snapshot_date FROM {STAGED} WHERE reason IS NOT NULL"
+"""Its rows set aside, with the reason, in file order too."""
 
 
 def load_registry(registry_dir: Path, configured: str | None = None) -> RegistrySnapshot:

@@ -191,3 +191,17 @@ def test_damaged_utf8_bytes_are_refused_naming_the_line_not_read_as_windows_1258
     (folder / "registry.csv").write_bytes(damaged)
     with pytest.raises(RegistryError, match=r"registry/2022-06-15/registry.csv, line 2: damaged UTF-8 bytes"):
         load_registry(landing / "registry")
+
+
+def test_people_keep_the_file_order_across_batches_and_row_groups(landing: Path, monkeypatch: pytest.MonkeyPatch):
+    # registry_row (the file order) breaks ties between candidates: the snapshot is swapped in without a sort, so the
+    # order must survive several typed batches, DuckDB's parallel row groups and the duplicates being set aside
+    from vax_cleaning.ingest import registry
+
+    monkeypatch.setattr(registry, "BATCH_ROWS", 70_000)
+    ids = [f"0791{(n * 7919) % 10**8:08d}" for n in range(300_000)]  # not sorted: file order is not ID order
+    ids[123_456] = ids[7]  # one person_id on two rows: both set aside
+    write_snapshot(landing, "2022-06-15", [f"{i},,Nguyễn Văn Hùng,1985-03-04,Nam,79," for i in ids])
+    snapshot = load_registry(landing / "registry")
+    assert snapshot.people["person_id"].to_list() == [i for n, i in enumerate(ids) if n not in (7, 123_456)]
+    assert snapshot.rejected["person_id"].to_list() == [ids[7], ids[7]]
