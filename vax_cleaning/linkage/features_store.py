@@ -6,6 +6,7 @@ person whose row is unchanged since the previous snapshot (same person_id, same 
 features already computed; only the others are normalized again. The share of the registry holding each name key
 (`name_share`, term frequency) is counted over everybody at the end, in SQL. The result equals a build from scratch
 (features of another version of this code or of polars are never kept: FEATURES_VERSION is part of the hash).
+registry_block_keys (reach.py: how a province run finds its people) is rebuilt from it in the same transaction.
 """
 
 from __future__ import annotations
