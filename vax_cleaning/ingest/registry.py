@@ -231,7 +231,7 @@ DUPLICATED = "person_id appears more than once in the snapshot"
 
 @dataclass(frozen=True)
 class StagedSnapshot:
-    """A snapshot typed into STAGED: its date, files and counts, ready to be swapped in (`swap_in_sql`)."""
+    """A snapshot typed into STAGED: its date, files and counts, ready to be swapped in (`SNAPSHOT_SQL`, `REJECTED_SQL`)."""
 
     snapshot_date: date
     files: tuple[str, ...]

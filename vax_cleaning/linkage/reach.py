@@ -20,11 +20,12 @@ memory (up to 64-bit hash collisions, as likely as the block index's own: ~1 in 
 
 IDs are joined as integers (a reviewed person_id in other digits than 0-9 as text). The ID windows: a window block
 holds the IDs equal but for two adjacent digits, and each of the batch's masked IDs stands for the 100 IDs of its
-block (`IdWindow.unmasked_sql`), all joined in one scan per ID column. A CCCD window block holds at most 100 people (person_ids are unique in a snapshot) and the linkage keeps a
-window pair only when the IDs are one edit apart: so when max_block_size is at least 100 no CCCD window block is
-ever too large, and the linkage fetches only the CCCDs one edit away (~120 per record). Old CMNDs need not be
-unique, so their blocks are always counted whole; so are the CCCD blocks below 100 and for the calibration, whose
-EM sees every pair the blocks propose (`whole_windows`).
+block (`IdWindow.unmasked_sql`), all joined in one scan per ID column. A CCCD window block holds at most 100
+people (person_ids are unique in a snapshot) and the linkage keeps a window pair only when the IDs are one edit
+apart: so when max_block_size is at least 100 no CCCD window block is ever too large, and the linkage fetches only
+the CCCDs one edit away (~120 per record). Old CMNDs need not be unique, so their blocks are always counted whole;
+so are the CCCD blocks below 100 and for the calibration, whose EM sees every pair the blocks propose
+(`whole_windows`).
 
 Counted, not fetched: people with a record's name key and birth year (namesakes), and the blocks larger than
 max_block_size (a common name with a year-only birth date: its records are `truncated`, as with the whole registry).

@@ -288,21 +288,23 @@ def _registry_for(
     sampled = reach_rows(conn, sample, run.settings.max_block_size, named, whole_windows=True)
     u_rows = pl.Series("registry_row", u_positions(run.registry_size), pl.UInt32)  # u from the whole registry
     fetched = fetch_people(conn, pl.concat([owners, sampled.rows, u_rows]).unique())
-
-    def of(rows: pl.Series) -> pl.DataFrame:
-        return fetched.filter(pl.col("registry_row").is_in(rows.implode()))
+    owner_people, sample_people, u_people = (
+        fetched.filter(pl.col("registry_row").is_in(rows.implode())) for rows in (owners, sampled.rows, u_rows)
+    )
+    del fetched  # split once: each part lives only as long as its user
 
     def rows_at(positions: np.ndarray) -> pl.DataFrame:
-        rows = of(pl.Series(positions).cast(pl.UInt32))
-        if rows.height != len(positions):  # the snapshot was replaced under the run: its next run links again
-            raise RuntimeError(f"registry_features changed during the run ({rows.height} of {len(positions)} rows)")
-        return rows
+        if not np.array_equal(positions, u_rows.to_numpy()):  # estimate_u reads u_positions' defaults
+            raise ValueError("the calibration asked for other u pairs than calibrate.u_positions fetched")
+        if u_people.height != len(positions):  # the snapshot was replaced under the run: its next run links again
+            raise RuntimeError(f"registry_features changed during the run ({u_people.height} of {len(positions)} rows)")
+        return u_people
 
     def fit() -> Calibration:
         whole = RegistryRows(run.registry_size, rows_at)
-        return calibrate(sample, of(sampled.rows), run.settings, whole, sampled.counts)
+        return calibrate(sample, sample_people, run.settings, whole, sampled.counts)
 
-    return _Registry(of(owners), reach, fit)
+    return _Registry(owner_people, reach, fit)
 
 
 def _link_whole_province(
