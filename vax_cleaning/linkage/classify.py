@@ -137,13 +137,17 @@ def name_weight(settings: LinkageSettings) -> pl.Expr:
     return _weight("name_level", settings.name_weights) + pl.when(exact).then(shift).otherwise(0.0)
 
 
-def score_pairs(pairs: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
+def score_pairs(pairs: pl.DataFrame, settings: LinkageSettings, one_per_record: bool = False) -> pl.DataFrame:
     """Compare gathered pairs and add weights, score and the flags the cascade uses."""
-    return weigh(compare_pairs(pairs, settings.typo_max_edits, settings.typo_min_similarity), settings)
+    compared = compare_pairs(pairs, settings.typo_max_edits, settings.typo_min_similarity)
+    return weigh(compared, settings, one_per_record)
 
 
-def weigh(compared: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
-    """Weights, score and the cascade's flags of compared pairs (again, with other weights, on scored ones)."""
+def weigh(compared: pl.DataFrame, settings: LinkageSettings, one_per_record: bool = False) -> pl.DataFrame:
+    """Weights, score and the cascade's flags of compared pairs (again, with other weights, on scored ones).
+
+    `one_per_record`: every record has exactly one pair (the ID phase's one-owner records), so the per-record
+    aggregates are the pair's own values: the same result without a window over millions of pairs."""
     # `exact` (nothing to correct) is weaker evidence for a year-only or a 01/01 record.
     exact = pl.col("dob_level") == DobLevel.EXACT
     dob_weight = (
@@ -159,13 +163,18 @@ def weigh(compared: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
     )
     # A near miss is evidence only when the ID is nobody's exact ID: an ID that exactly belongs to
     # one twin says nothing in favour of the other twin whose ID happens to differ by one digit.
-    id_owned = level_in("id_level", ID_EXACT).any().over("_rec")
+    owner = level_in("id_level", ID_EXACT)
+    id_owned = owner if one_per_record else owner.any().over("_rec")
     own_cccd = (
         (pl.col("r_id_kind") == "cccd")
         & (pl.col("r_id_birth_year") == pl.col("r_birth_year")).fill_null(False)
         & (pl.col("r_id_gender") == pl.col("r_gender")).fill_null(True)
     )
-    owner_household = pl.col("p_household_key").filter(level_in("id_level", ID_EXACT)).first().over("_rec")
+    owner_household = (
+        pl.when(owner).then("p_household_key")
+        if one_per_record
+        else pl.col("p_household_key").filter(owner).first().over("_rec")
+    )
     same_household = (pl.col("p_household_key") == owner_household).fill_null(False)
     housemate = (pl.col("id_level") == IdLevel.DIFFERENT) & same_household
     id_weight = (
@@ -194,13 +203,9 @@ def weigh(compared: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
 
 
 def settles_by_id() -> pl.Expr:
-    """An exact-ID pair that agrees on name and full DOB: no other candidate can beat it, skip blocking."""
-    return (
-        pl.col("id_exact")
-        & pl.col("fit")
-        & (pl.col("gender_level") != GenderLevel.DISAGREE)
-        & (pl.len().over("_rec") == 1)
-    )
+    """The only exact-ID pair of its record (the ID has one owner: `link._settle_by_id` keeps those) and it agrees on
+    name and full DOB: no other candidate can beat it, skip blocking."""
+    return pl.col("id_exact") & pl.col("fit") & (pl.col("gender_level") != GenderLevel.DISAGREE)
 
 
 def candidate_stats(scored: pl.DataFrame) -> pl.DataFrame:

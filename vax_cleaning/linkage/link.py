@@ -109,8 +109,8 @@ def _settle_by_id(
     chunk: pl.DataFrame, id_pairs: pl.DataFrame, records: pl.DataFrame, people: pl.DataFrame, settings: LinkageSettings
 ) -> pl.DataFrame:
     """Scored exact-ID pairs that need no candidate search (one owner, name and full DOB agree)."""
-    pairs = _of_chunk(id_pairs, chunk)
-    return score_pairs(gather_pairs(pairs, records, people), settings).filter(settles_by_id())
+    pairs = _of_chunk(id_pairs, chunk).filter(pl.col("_rec").is_unique())  # an ID with two owners never settles
+    return score_pairs(gather_pairs(pairs, records, people), settings, one_per_record=True).filter(settles_by_id())
 
 
 def _search(

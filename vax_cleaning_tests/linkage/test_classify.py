@@ -9,7 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vax_cleaning.linkage import LinkageSettings
-from vax_cleaning.linkage.classify import candidate_stats
+from vax_cleaning.linkage.block import gather_pairs
+from vax_cleaning.linkage.classify import candidate_stats, score_pairs
+from vax_cleaning.linkage.normalize import record_features, registry_features
 from vax_cleaning_tests.linkage.stories import cccd, dose, doses, fixes, link, person, registry, row
 
 HUNG_ID = cccd(1985, "Nam", 123)
@@ -439,3 +441,26 @@ def test_one_pair_per_record_gives_the_statistics_grouping_gives(pairs):
     two_pairs = single.head(1).with_columns(_rec=pl.lit(len(pairs), pl.UInt32))  # one record of two pairs: grouped
     grouped = candidate_stats(pl.concat([single, two_pairs, two_pairs])).filter(pl.col("_rec") < len(pairs))
     assert candidate_stats(single).sort("_rec").equals(grouped.sort("_rec"))
+
+
+def test_one_pair_per_record_is_weighed_as_grouping_weighs_it():
+    # the ID phase weighs its one-owner records without windows over _rec: the weights and flags must not change
+    lan = person(cccd(1988, "Nữ", 124), "Lê Thị Lan", "1988-05-06", "Nữ", address="12 Lê Lợi, Phường 1, Quận 1")
+    hoa = person(HOA_ID, "Trần Thị Hòa", "1990-12-01", "Nữ", address="5 Trần Phú, Phường 2, Quận 3")
+    people = registry_features(registry(HUNG, hoa, lan))
+    records = record_features(
+        doses(
+            dose("Nguyễn Văn Hùng", "1985-03-04", "Nam", HUNG_ID, row=1),  # own ID, all agree
+            dose("Nguyen Van Hung", "1985-01-01", "Nam", HUNG_ID, row=2),  # own ID, two weak fields
+            dose("Trần Thị Hòa", "1990-12-01", "Nữ", HUNG_ID, row=3),  # somebody else's ID
+            dose("Lê Thị Lan", "1988-05-06", "Nữ", "025123456", row=4),  # a CMND, not hers
+            dose("Nguyễn Văn Hùng", "1985-03-04", "Nam", HUNG_ID[:-1] + "4", row=5),  # one digit off
+            dose("Trần Thị Hoà", "1991-12-01", None, None, row=6),  # no ID
+        )
+    )
+    pairs = pl.DataFrame(
+        {"_rec": [0, 1, 2, 3, 4, 5], "_reg": [0, 0, 1, 2, 0, 1]}, schema={"_rec": pl.UInt32, "_reg": pl.UInt32}
+    )
+    gathered = gather_pairs(pairs, records, people)
+    grouped = score_pairs(gathered, LinkageSettings())
+    assert score_pairs(gathered, LinkageSettings(), one_per_record=True).equals(grouped)

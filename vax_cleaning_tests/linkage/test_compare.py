@@ -7,6 +7,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rapidfuzz.distance import OSA
 
 from vax_cleaning.linkage.block import gather_pairs
 from vax_cleaning.linkage.compare import (
@@ -22,6 +25,7 @@ from vax_cleaning.linkage.compare import (
     compare_pairs,
     comparison,
     id_embedded_level,
+    maybe_one_edit_apart,
 )
 from vax_cleaning.linkage.normalize import record_features, registry_features
 from vax_cleaning_tests.linkage.stories import dose, doses, person, registry
@@ -153,6 +157,49 @@ def test_residence_levels(province, level):
 )
 def test_id_levels(written, level):
     assert levels(written_id=written)["id"] == level
+
+
+def _one_edit(text: str, position: int, digit: str, swap: bool) -> str:
+    """`text` with one digit replaced, or two adjacent digits swapped."""
+    position %= len(text) - 1
+    if swap:
+        return text[:position] + text[position + 1] + text[position] + text[position + 2 :]
+    return text[:position] + digit + text[position + 1 :]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([9, 12]),
+            st.integers(0, 10**12 - 1),
+            st.integers(0, 11),
+            st.sampled_from("0123456789"),
+            st.booleans(),  # swap two adjacent digits instead of replacing one
+            st.booleans(),  # compare with an unrelated ID instead
+            st.integers(0, 10**12 - 1),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_ids_one_edit_apart_are_never_ruled_out_before_their_distance(cases):
+    # the prefilter skips the distance only where it cannot be 1: a near miss must never be lost to it
+    written, registered = [], []
+    for length, number, position, digit, swap, unrelated, other in cases:
+        text = f"{number % 10**length:0{length}d}"
+        written.append(text)
+        registered.append(f"{other % 10**length:0{length}d}" if unrelated else _one_edit(text, position, digit, swap))
+    kept = maybe_one_edit_apart(pl.Series(written), pl.Series(registered)).to_list()
+    for left, right, keep in zip(written, registered, kept, strict=True):
+        assert keep or OSA.distance(left, right) != 1, (left, right)
+
+
+def test_most_unrelated_ids_are_ruled_out_before_their_distance():
+    kept = maybe_one_edit_apart(
+        pl.Series(["079085000123"] * 3), pl.Series(["079085000124", "079185000123", "001190432187"])
+    )
+    assert kept.to_list() == [True, True, False]
 
 
 def test_cmnd_cannot_be_compared_with_a_person_without_old_id():
