@@ -69,6 +69,10 @@ def vouch(decisions: pl.DataFrame, corrections: pl.DataFrame, keys: pl.DataFrame
         & ~pl.col("has_id")
         & pl.col("decision_rule").is_in([str(rule) for rule in VOUCHABLE_RULES])
     )
+    # only the phones + birth dates of vouchable records matter (a sibling_key is a phone_dob_key plus the name):
+    # the batch's millions of ID-linked records of other phones are set aside before any grouping
+    phones_in_question = table.filter(vouchable)["phone_dob_key"].drop_nulls().implode()
+    table = table.filter(pl.col("phone_dob_key").is_in(phones_in_question))
     by_name = _anchors(table, "sibling_key", pl.col("decision_rule") == Rule.ID_MATCH)
     # the loose key: the whole household of one phone and birth date must be one linked person
     by_phone = _anchors(table, "phone_dob_key", pl.col("status") == LINKED).join(
