@@ -355,8 +355,7 @@ def raw_rows(
               FROM {parquet_scan(path)} {where}"""
     reader = conn.cursor()
     try:
-        batches = reader.sql(sql).to_arrow_reader(BATCH_ROWS)
-        for batch in batches:
+        for batch in _gathered(reader.sql(sql).to_arrow_reader(BATCH_ROWS)):
             frame = pl.from_arrow(batch)
             yield frame.cast({c: pl.String for c in REGISTRY_COLUMNS}).with_columns(pl.col("load_row").cast(pl.Int64))
     except duckdb.Error as error:
@@ -364,6 +363,20 @@ def raw_rows(
         raise RegistryError(f"{name} cannot be read ({type(error).__name__}): {REGISTRY_FIX}") from error
     finally:
         reader.close()
+
+
+def _gathered(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Table]:
+    """DuckDB's record batches (one row group, ~120,000 rows, each) gathered into BATCH_ROWS-row tables: typing and
+    inserting 2 M rows at a time costs ~25 % less than 17 times 120,000."""
+    pending, rows = [], 0
+    for batch in batches:
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= BATCH_ROWS:
+            yield pa.Table.from_batches(pending)
+            pending, rows = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending)
 
 
 def _typed(raw: pl.DataFrame, snapshot_date: date) -> pl.DataFrame:
