@@ -48,3 +48,18 @@ def test_quality_benchmark_runs_and_prints_its_table(tmp_path: Path):
     output = run_bench("quality.py", "--persons", "1500", "--review-round", cache=tmp_path)
     assert "auto_link_precision" in output and "targets missed" in output
     assert "after one review round" in output and "review_decisions by outcome" in output
+
+
+def test_registry_load_benchmark_loads_a_first_and_a_next_snapshot(tmp_path: Path):
+    from vax_cleaning.generate import generate_landing_folder
+
+    landing = tmp_path / "landing"
+    generate_landing_folder(landing, persons=300, provinces=["79"], seed=3, registry_persons=20_000)
+    output = run_bench(
+        "registry_load.py", str(landing), "--changed", "0.01", "--work", str(tmp_path / "w"), cache=tmp_path
+    )
+    assert "first load (2022-06-15)" in output and "next snapshot (2022-06-30)" in output
+    next_load = output.split("next snapshot (2022-06-30):")[1]
+    assert "step registry_snapshot" in next_load and "kept in place" in next_load
+    assert "features kept 0" not in next_load  # the unchanged people's features were kept
+    assert not (tmp_path / "w").exists()  # the work folder is removed

@@ -72,7 +72,11 @@ def test_two_partition_runs_at_once_match_sequential_results(tmp_path: Path, att
     shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
     concurrent = tmp_path / "concurrent.duckdb"
     env = {**os.environ, "DAGSTER_HOME": str(home), "VAX_DATA_DIR": str(landing), "VAX_DUCKDB_PATH": str(concurrent)}
-    registry = materialize(env, "registry_snapshot,registry_rejected_rows,registry_features,registry_block_keys")
+    registry = materialize(
+        env,
+        "registry_snapshot,registry_rejected_rows,registry_changed_rows,registry_features,registry_block_keys,"
+        "registry_name_counts,registry_free_rows",
+    )
     assert registry.wait(timeout=300) == 0, registry.stdout.read()
 
     stop, reads = threading.Event(), []

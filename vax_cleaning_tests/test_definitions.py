@@ -43,7 +43,8 @@ def test_asset_keys_jobs_schedules_and_sensors_snapshot():
         "correction_sets", "export_files", "latest_province_progress", "linkage_state", "matched_records",
         "national_progress",
         "passport_ready", "progress_report", "province_progress", "raw_dose_exports", "registry_block_keys",
-        "registry_features", "registry_rejected_rows", "registry_snapshot", "rejected_rows", "review_decisions",
+        "registry_changed_rows", "registry_features", "registry_free_rows", "registry_name_counts",
+        "registry_rejected_rows", "registry_snapshot", "rejected_rows", "review_decisions",
     ]  # fmt: skip
     jobs = {job.name for job in defs.resolve_all_job_defs()} - {"__ASSET_JOB"}
     assert jobs == {"load_registry", "clean_province", "clean_provinces", "national_rollup"}

@@ -89,6 +89,8 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "sha256": "SHA-256 of the file as read (check landed_files_unchanged)",
     },
     "registry_snapshot": {
+        "registry_row": "The person's slot: file order on a first load; kept by an unchanged person (and a changed "
+        "one with the same person_id) through next snapshots, new people after the largest, gaps where people went",
         "person_id": "12-digit personal identification number (mã định danh cá nhân), unique",
         "old_id": "9-digit old ID (CMND) or NULL",
         "full_name": "Full name, NFC",
@@ -97,9 +99,11 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "gender": "Nam / Nữ",
         "province_code": "2-digit GSO code of permanent residence",
         "address": "Commune, district of permanent residence",
-        "snapshot_date": "The registry/<YYYY-MM-DD>/ folder this row came from",
         "id_birth_year_agrees": "The CCCD's embedded century and year equal birth_year",
         "id_gender_agrees": "The CCCD's gender digit agrees with gender",
+        "raw_hash": "128-bit hash of the raw row as landed (with the file's column types, the snapshot's year and the "
+        "typing version): a next snapshot types again only the rows whose hash is new",
+        "snapshot_date": "The registry/<YYYY-MM-DD>/ snapshot in force (the same on every row)",
     },
     "registry_rejected_rows": {
         "person_id": "The person_id as it stood in the snapshot (missing, malformed or duplicated)",
@@ -107,7 +111,7 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "snapshot_date": "The registry/<YYYY-MM-DD>/ folder the row came from",
     },
     "registry_features": {
-        "registry_row": "Position in registry_snapshot's row order: province runs fetch the people they can reach by it",
+        "registry_row": "As in registry_snapshot (the person's slot): province runs fetch the people they can reach by it",
         "person_id": "As in registry_snapshot",
         "old_id": "As in registry_snapshot (trimmed, blank -> NULL)",
         "province_code": "As in registry_snapshot",
@@ -126,8 +130,6 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "commune_key": "Hash of the address's commune and district (case, diacritics, 'Xã'/'Huyện' ignored); "
         "NULL without both",
         "district_key": "Hash of the address's district; NULL without one",
-        "name_share": "Share of the registry with this name_key (a rare name agreeing weighs more); NULL for a "
-        "small registry",
         "source_hash": "Hash of the snapshot row the features come from: a next snapshot keeps the features of "
         "people whose row is unchanged",
     },
@@ -139,6 +141,15 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         },
         "person_number": "person_id as an integer (exact IDs and IDs one edit away are joined on it)",
         "old_number": "old_id as an integer",
+    },
+    "registry_name_counts": {
+        "name_key": "As in registry_features (NULL counted too)",
+        "people": "People of registry_features with this name_key: name_share = people x 1/(registry's people), "
+        "computed when registry_features is read (NULL below 10,000 people)",
+    },
+    "registry_free_rows": {"registry_row": "A slot no person holds (left by someone gone from the registry)"},
+    "registry_changed_rows": {
+        "registry_row": "A slot registry_snapshot deleted or wrote since registry_features was last brought to it",
     },
     "review_decisions": {
         "review_file": "Decision file, relative to reviews/ (file#sheet when the workbook has several sheets)",

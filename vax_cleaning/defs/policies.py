@@ -19,6 +19,7 @@ OWNERS = ["team:vax-cleaning"]
 
 PERSONAL_DATA_ASSETS = frozenset({
     "raw_dose_exports", "registry_snapshot", "registry_features", "registry_block_keys", "registry_rejected_rows",
+    "registry_name_counts",
     "review_decisions",
     "matched_records", "correction_sets", "passport_ready",
 })  # fmt: skip

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from vax_cleaning.ingest.fields import with_birth_date
 from vax_cleaning.ingest.files import UnreadableFileError, decode
 from vax_cleaning.linkage.normalize import cccd_birth_year, cccd_gender
-from vax_cleaning.warehouse import read_frame, registered
+from vax_cleaning.warehouse import read_frame, registered, table_exists
 
 _SNAPSHOT_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -218,20 +218,45 @@ BATCH_ROWS = 2_000_000
 """Registry rows typed at a time: a national snapshot (~100 M people) is loaded in bounded memory."""
 
 STAGED = "_registry_staged"
-"""Warehouse table a snapshot is typed into, batch by batch, before it replaces registry_snapshot in one swap."""
+"""Warehouse table a snapshot's rows are typed into, batch by batch, before they come into force (registry_load.py):
+all of them on a first load, only the changed and new ones on a next snapshot."""
 
 PEOPLE_COLUMNS = (
     "person_id", "date_of_birth", "birth_year", "birth_month", "birth_day", "old_id", "full_name", "gender",
     "province_code", "address", "snapshot_date", "id_birth_year_agrees", "id_gender_agrees",
 )  # fmt: skip
-"""registry_snapshot's columns, in order."""
+"""A typed person's columns, in order (`load_registry`'s people)."""
+
+SNAPSHOT_COLUMNS = (
+    "registry_row", *(c for c in PEOPLE_COLUMNS if c != "snapshot_date"), "raw_hash", "snapshot_date",
+)  # fmt: skip
+"""registry_snapshot's columns, in order: the slot first, the snapshot's date last (a next snapshot sets it on every
+row by replacing that one column: `registry_load.apply_in_place`)."""
 
 DUPLICATED = "person_id appears more than once in the snapshot"
+
+TYPING_VERSION = "typing-1"
+"""Part of every raw row's hash: bump when `_typed` changes what a raw row becomes, so no typed row is kept."""
+
+RAW_HASH_PARTS = ("raw_hash_hi", "raw_hash_lo")
+"""A raw row's 128-bit hash as two 64-bit halves (polars has no 128-bit unsigned type): `raw_hash_sql`."""
+
+
+def raw_hash_sql(types: str, snapshot_year: int, source: str = "") -> tuple[str, str]:
+    """The two 64-bit halves of a raw row's hash, in DuckDB: its contract columns as text, the file's column types,
+    the snapshot's year (two-digit birth years are read against it) and TYPING_VERSION. Two different hashes (the
+    second of each value with a separator appended), so a changed row cannot pass for an unchanged one in practice."""
+    prefix = f"{source}." if source else ""
+    columns = [f"{prefix}{c}::VARCHAR" for c in REGISTRY_COLUMNS]
+    salt = f"'{types}|{snapshot_year}|{TYPING_VERSION}'"
+    high = f"hash({', '.join(columns)}, {salt})"
+    low = f"hash({', '.join(f'{c} || chr(31)' for c in columns)}, {salt})"
+    return high, low
 
 
 @dataclass(frozen=True)
 class StagedSnapshot:
-    """A snapshot typed into STAGED: its date, files and counts, ready to be swapped in (`SNAPSHOT_SQL`, `REJECTED_SQL`)."""
+    """A snapshot typed into STAGED: its date, files and counts, ready to come into force (registry_load.py)."""
 
     snapshot_date: date
     files: tuple[str, ...]
@@ -239,41 +264,130 @@ class StagedSnapshot:
     rejected: int
 
 
-def _raw_batches(path: Path) -> Iterator[pl.DataFrame]:
-    """The file's contract columns as text, BATCH_ROWS at a time (Parquet streamed; a CSV file read, then sliced)."""
+def _parquet_types(conn: duckdb.DuckDBPyConnection, path: Path) -> str:
+    """The Parquet file's contract columns' types, checked readable first (a RegistryError naming the file)."""
     name = landed_name(path)
-    if path.suffix.lower() != ".parquet":
-        frame = _read_file(path)
-        yield from (frame.slice(offset, BATCH_ROWS) for offset in range(0, frame.height, BATCH_ROWS))
-        return
     if path.stat().st_size == 0:
         raise RegistryError(f"{name} is empty (0 bytes): {REGISTRY_FIX}")
     try:
-        parquet = pq.ParquetFile(path)
-        missing = [c for c in REGISTRY_COLUMNS if c not in parquet.schema_arrow.names]
-        if missing:
-            raise RegistryError(
-                f"{name} lacks columns {missing} (its columns: {parquet.schema_arrow.names}): {REGISTRY_FIX}"
-            )
-        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=list(REGISTRY_COLUMNS)):
-            frame = pl.from_arrow(batch)
-            yield frame.cast({c: pl.String for c in frame.columns}).select(REGISTRY_COLUMNS)
-    except (pa.ArrowException, pl.exceptions.PolarsError, OSError) as error:
+        names = pq.ParquetFile(path).schema_arrow.names
+    except (pa.ArrowException, OSError) as error:
         # the error's type only: a parser's message may quote a cell, and cells are names and IDs
+        raise RegistryError(f"{name} cannot be read ({type(error).__name__}): {REGISTRY_FIX}") from error
+    missing = [c for c in REGISTRY_COLUMNS if c not in names]
+    if missing:
+        raise RegistryError(f"{name} lacks columns {missing} (its columns: {names}): {REGISTRY_FIX}")
+    described = _duckdb_read(conn, name, f"DESCRIBE SELECT {', '.join(REGISTRY_COLUMNS)} FROM {parquet_scan(path)}")
+    return ",".join(row[1] for row in described)
+
+
+def parquet_scan(path: Path) -> str:
+    """DuckDB's scan of a Parquet file, numbering its rows from 0 (`file_row_number`)."""
+    return "read_parquet('" + str(path).replace("'", "''") + "', file_row_number = true)"
+
+
+def _duckdb_read(conn: duckdb.DuckDBPyConnection, name: str, sql: str, params: list | None = None) -> list[tuple]:
+    """A query over a landed file; DuckDB's errors as a RegistryError naming the file (not the message: cells)."""
+    try:
+        return conn.execute(sql, params).fetchall()
+    except duckdb.Error as error:
         raise RegistryError(f"{name} cannot be read ({type(error).__name__}): {REGISTRY_FIX}") from error
 
 
-def _typed(raw: pl.DataFrame, snapshot_date: date, first_row: int) -> pl.DataFrame:
-    """One batch: NFC and trimmed, typed, with its load order and the reason a malformed person_id is set aside."""
+def _csv_hashed(conn: duckdb.DuckDBPyConnection, frame: pl.DataFrame, snapshot_year: int) -> pl.DataFrame:
+    """A CSV file's rows (text) with their raw hash halves, hashed in DuckDB as a Parquet file's are."""
+    high, low = raw_hash_sql(",".join(["VARCHAR"] * len(REGISTRY_COLUMNS)), snapshot_year)
+    with registered(conn, "_raw_csv", frame):
+        hashes = read_frame(conn, f"SELECT {high} AS raw_hash_hi, {low} AS raw_hash_lo FROM _raw_csv")
+    return pl.concat([frame, hashes], how="horizontal")
+
+
+def hash_file(conn: duckdb.DuckDBPyConnection, path: Path, table: str, first_row: int, snapshot_year: int) -> int:
+    """Append (load_row, raw_hash) of every row of the file to `table` (hashed in DuckDB, nothing typed); how many."""
+    if path.suffix.lower() != ".parquet":
+        frame = _csv_hashed(conn, _read_file(path), snapshot_year).with_columns(
+            load_row=pl.int_range(first_row, first_row + pl.len(), dtype=pl.Int64)
+        )
+        with registered(conn, "_raw_csv", frame.select("load_row", *RAW_HASH_PARTS)):
+            conn.execute(f"INSERT INTO {table} SELECT load_row, {_joined_hash()} FROM _raw_csv")
+        return frame.height
+    high, low = raw_hash_sql(_parquet_types(conn, path), snapshot_year)
+    sql = f"""INSERT INTO {table} SELECT file_row_number + {first_row},
+                     {_joined_hash(f"({high})", f"({low})")} FROM {parquet_scan(path)}"""
+    return _duckdb_read(conn, landed_name(path), sql)[0][0]
+
+
+def _joined_hash(high: str = "raw_hash_hi", low: str = "raw_hash_lo") -> str:
+    """The two halves as one UHUGEINT (how registry_snapshot stores a row's raw_hash)."""
+    return f"(({high})::UHUGEINT << 64) | ({low})::UHUGEINT"
+
+
+RAW_HASH_SQL = _joined_hash()
+"""A typed row's raw_hash from its two halves (STAGED's columns)."""
+
+
+def raw_rows(
+    conn: duckdb.DuckDBPyConnection, path: Path, first_row: int, snapshot_year: int, only: str | None = None
+) -> Iterator[pl.DataFrame]:
+    """The file's contract columns as text with each row's load_row (first_row + its position in the file) and raw
+    hash, BATCH_ROWS at a time; `only`: a table of the load_rows wanted (a next snapshot's changed rows).
+
+    Parquet is streamed by DuckDB (a cursor of its own, so the caller may write meanwhile); a CSV file is read whole
+    by polars (`_read_file`), then sliced."""
+    name = landed_name(path)
+    if path.suffix.lower() != ".parquet":
+        frame = _csv_hashed(conn, _read_file(path), snapshot_year).with_columns(
+            load_row=pl.int_range(first_row, first_row + pl.len(), dtype=pl.Int64)
+        )
+        if only is not None:
+            wanted = read_frame(conn, f"SELECT load_row FROM {only} WHERE load_row >= ?", [first_row])
+            frame = frame.join(wanted, on="load_row", how="semi")
+        yield from (frame.slice(offset, BATCH_ROWS) for offset in range(0, frame.height, BATCH_ROWS))
+        return
+    high, low = raw_hash_sql(_parquet_types(conn, path), snapshot_year)
+    where = (
+        ""
+        if only is None
+        else f"WHERE file_row_number IN (SELECT load_row - {first_row} FROM {only} WHERE load_row >= {first_row})"
+    )
+    sql = f"""SELECT {", ".join(REGISTRY_COLUMNS)}, {high} AS raw_hash_hi, {low} AS raw_hash_lo,
+                     file_row_number + {first_row} AS load_row
+              FROM {parquet_scan(path)} {where}"""
+    reader = conn.cursor()
+    try:
+        for batch in _gathered(reader.sql(sql).to_arrow_reader(BATCH_ROWS)):
+            frame = pl.from_arrow(batch)
+            yield frame.cast({c: pl.String for c in REGISTRY_COLUMNS}).with_columns(pl.col("load_row").cast(pl.Int64))
+    except duckdb.Error as error:
+        # the error's type only: a parser's message may quote a cell, and cells are names and IDs
+        raise RegistryError(f"{name} cannot be read ({type(error).__name__}): {REGISTRY_FIX}") from error
+    finally:
+        reader.close()
+
+
+def _gathered(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Table]:
+    """DuckDB's record batches (one row group, ~120,000 rows, each) gathered into BATCH_ROWS-row tables: typing and
+    inserting 2 M rows at a time costs ~25 % less than 17 times 120,000."""
+    pending, rows = [], 0
+    for batch in batches:
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= BATCH_ROWS:
+            yield pa.Table.from_batches(pending)
+            pending, rows = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending)
+
+
+def _typed(raw: pl.DataFrame, snapshot_date: date) -> pl.DataFrame:
+    """One batch: NFC and trimmed, typed, with its load order, raw hash and the reason a malformed person_id is set
+    aside."""
     clean = raw.lazy().with_columns(
         [pl.col(c).str.strip_chars().str.normalize("NFC").replace("", None) for c in REGISTRY_COLUMNS]
     )
     malformed = ~pl.col("person_id").str.contains(r"^\d{12}$").fill_null(False)
     return (
-        clean.with_columns(
-            load_row=pl.int_range(first_row, first_row + raw.height, dtype=pl.Int64),
-            reason=pl.when(malformed).then(pl.lit("person_id is not 12 digits")),
-        )
+        clean.with_columns(reason=pl.when(malformed).then(pl.lit("person_id is not 12 digits")))
         .pipe(with_birth_date, "date_of_birth", snapshot_date.year)
         .select(
             "load_row",
@@ -291,50 +405,92 @@ def _typed(raw: pl.DataFrame, snapshot_date: date, first_row: int) -> pl.DataFra
             snapshot_date=pl.lit(snapshot_date),
         )
         .with_columns(id_layout_agreement())
+        .with_columns(raw.select(*RAW_HASH_PARTS))
         .collect()
     )
+
+
+def type_rows(
+    conn: duckdb.DuckDBPyConnection,
+    paths: list[Path],
+    snapshot_date: date,
+    only: str | None = None,
+    offsets: list[int] | None = None,
+) -> int:
+    """Type the snapshot's rows into STAGED in load order: all of them (returns how many), or only the load_rows
+    listed in the table `only`, the files' first load_rows being `offsets` (`registry_load.hash_rows`)."""
+    conn.execute(f"DROP TABLE IF EXISTS {STAGED}")
+    rows = 0
+    for index, path in enumerate(paths):
+        first = rows if offsets is None else offsets[index]
+        for raw in raw_rows(conn, path, first, snapshot_date.year, only):
+            with registered(conn, "_batch", _typed(raw, snapshot_date)):
+                conn.execute(f"CREATE TABLE IF NOT EXISTS {STAGED} AS SELECT * FROM _batch LIMIT 0")
+                conn.execute(f"INSERT INTO {STAGED} SELECT * FROM _batch")
+            rows = max(rows, int(raw["load_row"].max()) + 1)
+    if not table_exists(conn, STAGED):  # nothing to type: an empty table of the same layout
+        with registered(conn, "_batch", _typed(_empty_raw(), snapshot_date)):
+            conn.execute(f"CREATE TABLE {STAGED} AS SELECT * FROM _batch")
+    return rows
+
+
+def _empty_raw() -> pl.DataFrame:
+    """No raw rows, in raw_rows' layout."""
+    return pl.DataFrame(
+        schema={
+            **dict.fromkeys(REGISTRY_COLUMNS, pl.String),
+            **dict.fromkeys(RAW_HASH_PARTS, pl.UInt64),
+            "load_row": pl.Int64,
+        }
+    )
+
+
+def set_aside_duplicates(conn: duckdb.DuckDBPyConnection) -> None:
+    """A person_id on two staged rows is set aside on both: which one is right cannot be told."""
+    conn.execute(f"""
+        UPDATE {STAGED} SET reason = '{DUPLICATED}' WHERE reason IS NULL AND person_id IN (
+            SELECT person_id FROM {STAGED} WHERE reason IS NULL GROUP BY person_id HAVING count(*) > 1)""")
 
 
 def stage_snapshot(
     conn: duckdb.DuckDBPyConnection, registry_dir: Path, configured: str | None = None
 ) -> StagedSnapshot:
-    """Type the snapshot in force into STAGED batch by batch (bounded memory); invalid person_ids get a reason."""
+    """Type the whole snapshot in force into STAGED batch by batch (bounded memory); invalid person_ids get a reason."""
     snapshot_date = choose_snapshot(registry_dir, configured)
     paths = _data_files(registry_dir / snapshot_date.isoformat())
-    conn.execute(f"DROP TABLE IF EXISTS {STAGED}")
-    rows = 0
-    for path in paths:
-        for raw in _raw_batches(path):
-            typed = _typed(raw, snapshot_date, rows)
-            rows += raw.height
-            with registered(conn, "_batch", typed):
-                conn.execute(f"CREATE TABLE IF NOT EXISTS {STAGED} AS SELECT * FROM _batch LIMIT 0")
-                conn.execute(f"INSERT INTO {STAGED} SELECT * FROM _batch")
+    rows = type_rows(conn, paths, snapshot_date)
     if not rows:
-        raise RegistryError(f"registry snapshot {snapshot_date} holds nobody ({_named(paths)}: 0 rows): {REGISTRY_FIX}")
-    # a person_id on two rows is set aside on both: which one is right cannot be told
-    conn.execute(f"""
-        UPDATE {STAGED} SET reason = '{DUPLICATED}' WHERE reason IS NULL AND person_id IN (
-            SELECT person_id FROM {STAGED} WHERE reason IS NULL GROUP BY person_id HAVING count(*) > 1)""")
+        raise RegistryError(f"registry snapshot {snapshot_date} holds nobody ({named(paths)}: 0 rows): {REGISTRY_FIX}")
+    set_aside_duplicates(conn)
     people, rejected = conn.execute(
         f"SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL) FROM {STAGED}"
     ).fetchall()[0]
-    if people == 0:
-        raise RegistryError(
-            f"registry snapshot {snapshot_date} holds nobody ({_named(paths)}: {rows} rows, {rejected} set aside "
-            f"for their person_id): {REGISTRY_FIX}"
-        )
+    refuse_nobody(snapshot_date, paths, rows, people, rejected)
     return StagedSnapshot(snapshot_date, tuple(p.name for p in paths), people, rejected)
 
 
-def _named(paths: list[Path]) -> str:
+def refuse_nobody(snapshot_date: date, paths: list[Path], rows: int, people: int, rejected: int) -> None:
+    """A snapshot whose every row was set aside holds nobody: refused."""
+    if people == 0:
+        raise RegistryError(
+            f"registry snapshot {snapshot_date} holds nobody ({named(paths)}: {rows} rows, {rejected} set aside "
+            f"for their person_id): {REGISTRY_FIX}"
+        )
+
+
+def snapshot_paths(registry_dir: Path, configured: str | None = None) -> tuple[date, list[Path]]:
+    """The snapshot in force's date and data files."""
+    snapshot_date = choose_snapshot(registry_dir, configured)
+    return snapshot_date, _data_files(registry_dir / snapshot_date.isoformat())
+
+
+def named(paths: list[Path]) -> str:
     return ", ".join(landed_name(p) for p in paths)
 
 
 SNAPSHOT_SQL = f"SELECT {', '.join(PEOPLE_COLUMNS)} FROM {STAGED} WHERE reason IS NULL"
-"""The staged snapshot's people, in file order (registry_features and every province run index people by it).
-STAGED is written in load_row order and DuckDB keeps a single table's row order through WHERE and SELECT
-(docs: sql/dialect/order_preservation), so no sort: at 100 M people a sort is a third of the swap."""
+"""The staged snapshot's people, in file order (STAGED is written in load_row order and DuckDB keeps a single table's
+row order through WHERE and SELECT: docs sql/dialect/order_preservation, so no sort)."""
 REJECTED_SQL = f"SELECT person_id, reason, snapshot_date FROM {STAGED} WHERE reason IS NOT NULL"
 """Its rows set aside, with the reason, in file order too."""
 

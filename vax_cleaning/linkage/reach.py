@@ -47,6 +47,7 @@ from vax_cleaning.linkage.block import (
     key_parts,
     with_id_integers,
 )
+from vax_cleaning.linkage.features_read import features_sql
 from vax_cleaning.linkage.normalize import date_parts, record_ids, with_name_features
 from vax_cleaning.warehouse import MissingTableError, read_frame, registered, table_exists
 
@@ -285,11 +286,7 @@ def fetch_people(conn: duckdb.DuckDBPyConnection, rows: pl.Series) -> pl.DataFra
     """registry_features of the given registry_rows, in registry order: one pass over the whole table whatever
     their number (they are spread over every row group), so a run fetches what it can in one go."""
     with registered(conn, "_reach_rows", rows.rename("registry_row").to_frame()):
-        return read_frame(
-            conn,
-            "SELECT * EXCLUDE (source_hash) FROM registry_features SEMI JOIN _reach_rows USING (registry_row) "
-            "ORDER BY registry_row",
-        )
+        return read_frame(conn, features_sql("_reach_rows"))
 
 
 def reach_rows(

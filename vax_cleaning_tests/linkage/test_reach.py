@@ -13,6 +13,7 @@ from vax_cleaning.ingest.registry import load_registry
 from vax_cleaning.linkage import link_doses, reach
 from vax_cleaning.linkage.block import RegistryCounts, key_parts, with_id_integers
 from vax_cleaning.linkage.calibrate import RegistryRows, calibrate, calibration_sample
+from vax_cleaning.linkage.features_read import features_sql
 from vax_cleaning.linkage.features_store import build_registry_features
 from vax_cleaning.linkage.normalize import registry_features
 from vax_cleaning.linkage.reach import NAME_RULES, reachable_people, worth_reaching
@@ -25,8 +26,8 @@ HUNG = cccd(1985, "Nam", 123456)
 def warehouse_of(people: pl.DataFrame) -> duckdb.DuckDBPyConnection:
     """An in-memory warehouse holding registry_snapshot and registry_features as the pipeline writes them."""
     conn = duckdb.connect()
-    conn.register("_people", people)
-    conn.execute("CREATE TABLE registry_snapshot AS SELECT * FROM _people")
+    conn.register("_people", people.with_row_index("registry_row"))  # a first load's slots: file order
+    conn.execute("CREATE TABLE registry_snapshot AS SELECT *, 0::UHUGEINT AS raw_hash FROM _people")
     build_registry_features(conn)
     return conn
 
@@ -137,7 +138,7 @@ def test_linking_with_the_reachable_people_equals_linking_with_the_whole_registr
     batch, people = generated_province
     settings = DEFAULT_SETTINGS.with_overrides(max_block_size=max_block_size)
     conn = warehouse_of(people)
-    whole = conn.sql("SELECT * EXCLUDE (source_hash) FROM registry_features ORDER BY registry_row").pl()
+    whole = conn.sql(features_sql()).pl()
     subset = reachable_people(conn, batch, max_block_size, whole_windows=True)  # as the calibration fetches
     assert subset.people.height < whole.height
     assert (subset.counts.oversized.len() > 0) == (max_block_size < MAX_BLOCK)  # blocks of 4+ people exist
@@ -211,12 +212,12 @@ def test_the_ids_one_edit_away_are_every_wrong_digit_and_every_swap():
 
 
 def test_the_name_share_counted_in_sql_equals_polars_bit_for_bit(monkeypatch):
-    from vax_cleaning.linkage import features_store, normalize
+    from vax_cleaning.linkage import features_read, normalize
 
     monkeypatch.setattr(normalize, "MIN_PEOPLE_FOR_NAME_SHARE", 3)
-    monkeypatch.setattr(features_store, "MIN_PEOPLE_FOR_NAME_SHARE", 3)
+    monkeypatch.setattr(features_read, "MIN_PEOPLE_FOR_NAME_SHARE", 3)
     people = registry(*(person(cccd(1980 + i % 7, "Nam", i), NAMES[i % 3], "1980-01-01", "Nam") for i in range(7)))
-    stored = warehouse_of(people).sql("SELECT name_share FROM registry_features ORDER BY registry_row").pl()
+    stored = warehouse_of(people).sql(features_read.features_sql()).pl()
     assert stored["name_share"].to_list() == registry_features(people)["name_share"].to_list()
     assert stored["name_share"].null_count() == 0
 

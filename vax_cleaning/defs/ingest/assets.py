@@ -10,7 +10,7 @@ from pydantic import Field
 from vax_cleaning import warehouse
 from vax_cleaning.defs.metadata import counts_by, table_metadata
 from vax_cleaning.defs.policies import terminal_errors, warehouse_multi_asset
-from vax_cleaning.ingest import registry
+from vax_cleaning.ingest import registry, registry_load
 from vax_cleaning.ingest.exports import (
     files_outside_province_folders,
     ingest_province,
@@ -294,6 +294,12 @@ ID_LAYOUT_DISAGREEMENT_TOLERANCE = 0.01
             group_name="ingest",
             description="Registry rows set aside (person_id missing, malformed or duplicated), with the reason.",
         ),
+        dg.AssetSpec(
+            registry_load.CHANGED,
+            group_name="ingest",
+            description="Internal: the slots (registry_row) a next snapshot brought in place deleted or wrote, for "
+            "registry_features to update only those (it empties the table); no table: rebuilt whole.",
+        ),
     ],
     check_specs=REGISTRY_CHECKS,
 )
@@ -307,17 +313,18 @@ def registry_snapshot(context: dg.AssetExecutionContext, landing: LandingFolder,
     for entry in ignored:
         context.log.warning(f"ignored under registry/: {entry}")
     with terminal_errors(RegistryError), duckdb.get_connection() as conn:
-        # typed batch by batch into a staging table (bounded memory at ~100 M people), then swapped in at once
+        # typed batch by batch into a staging table (bounded memory at ~100 M people): all rows on a first load,
+        # only the changed ones on a next snapshot, then brought into force in one transaction
         try:
-            staged = registry.stage_snapshot(conn, landing.registry_dir, landing.registry_date)
+            staged = registry_load.stage(conn, landing.registry_dir, landing.registry_date)
             with warehouse.transaction(conn):
                 if not landing.registry_date:  # a pinned snapshot is the operator's choice
-                    registry.refuse_shrunken(staged, *_loaded_snapshot(conn))
-                conn.execute(f"CREATE OR REPLACE TABLE registry_snapshot AS {registry.SNAPSHOT_SQL}")
-                conn.execute(f"CREATE OR REPLACE TABLE registry_rejected_rows AS {registry.REJECTED_SQL}")
+                    registry.refuse_shrunken(staged.snapshot, *_loaded_snapshot(conn))
+                registry_load.apply(conn, staged)
+                duplicates, malformed = conn.execute(_unique_sql(staged.in_place)).fetchall()[0]
         finally:
-            conn.execute(f"DROP TABLE IF EXISTS {registry.STAGED}")
-        duplicates, malformed, year_disagrees, gender_disagrees, year_only = conn.execute(_SNAPSHOT_FACTS).fetchall()[0]
+            registry_load.drop_work_tables(conn)
+        year_disagrees, gender_disagrees, year_only = conn.execute(_SNAPSHOT_FACTS).fetchall()[0]
         by_reason = dict(
             conn.execute("SELECT reason, count(*) FROM registry_rejected_rows GROUP BY 1 ORDER BY 1").fetchall()
         )
@@ -325,26 +332,40 @@ def registry_snapshot(context: dg.AssetExecutionContext, landing: LandingFolder,
             table: warehouse.read_frame(conn, f"SELECT * FROM {table} LIMIT 0")
             for table in ("registry_snapshot", "registry_rejected_rows")
         }
-    disagreement_share = (year_disagrees + gender_disagrees) / max(staged.people, 1)
+    disagreement_share = (year_disagrees + gender_disagrees) / max(staged.snapshot.people, 1)
     context.log.info(
-        f"registry snapshot {staged.snapshot_date}: {staged.people} people, {staged.rejected} rows set aside"
+        f"registry snapshot {staged.snapshot.snapshot_date}: {staged.snapshot.people} people, "
+        f"{staged.snapshot.rejected} rows set aside; {staged.typed} rows typed, {staged.kept} people kept in place"
     )
     yield dg.MaterializeResult(
         asset_key="registry_rejected_rows",
         metadata={
-            **table_metadata(described["registry_rejected_rows"], "registry_rejected_rows", rows=staged.rejected),
+            **table_metadata(
+                described["registry_rejected_rows"], "registry_rejected_rows", rows=staged.snapshot.rejected
+            ),
             "by_reason": by_reason,
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=registry_load.CHANGED,
+        metadata={
+            "loaded_in_place": staged.in_place,
+            "slots_touched": staged.leaving + staged.snapshot.people - staged.kept,
         },
     )
     yield dg.MaterializeResult(
         asset_key="registry_snapshot",
         metadata={
-            **table_metadata(described["registry_snapshot"], "registry_snapshot", rows=staged.people),
-            "snapshot_date": staged.snapshot_date.isoformat(),
-            "snapshot_files": list(staged.files),
-            "rows_set_aside": staged.rejected,
+            **table_metadata(described["registry_snapshot"], "registry_snapshot", rows=staged.snapshot.people),
+            "snapshot_date": staged.snapshot.snapshot_date.isoformat(),
+            "snapshot_files": list(staged.snapshot.files),
+            "rows_set_aside": staged.snapshot.rejected,
             "rows_set_aside_by_reason": by_reason,
             "year_only_birth_dates": year_only,
+            "loaded_in_place": staged.in_place,
+            "rows_typed": staged.typed,
+            "people_kept_in_place": staged.kept,
+            "people_left_or_changed": staged.leaving,
             "warnings": [f"ignored under registry/: {entry}" for entry in ignored],
         },
         check_results=[
@@ -355,9 +376,9 @@ def registry_snapshot(context: dg.AssetExecutionContext, landing: LandingFolder,
             ),
             dg.AssetCheckResult(
                 check_name="registry_rows_valid",
-                passed=staged.rejected == 0,
+                passed=staged.snapshot.rejected == 0,
                 severity=dg.AssetCheckSeverity.WARN,
-                metadata={"rows_set_aside": staged.rejected},
+                metadata={"rows_set_aside": staged.snapshot.rejected},
             ),
             dg.AssetCheckResult(
                 check_name="id_layout_agrees",
@@ -381,13 +402,24 @@ def registry_snapshot(context: dg.AssetExecutionContext, landing: LandingFolder,
 
 
 _SNAPSHOT_FACTS = """
-    SELECT count(*) - count(DISTINCT person_id),
-           count(*) FILTER (WHERE NOT regexp_full_match(person_id, '\\d{12}')),
-           count(*) FILTER (WHERE NOT id_birth_year_agrees),
+    SELECT count(*) FILTER (WHERE NOT id_birth_year_agrees),
            count(*) FILTER (WHERE NOT id_gender_agrees),
            count(*) FILTER (WHERE birth_month IS NULL)
     FROM registry_snapshot"""
-"""Duplicated and malformed person_ids (none, once validated), CCCD layout disagreements, year-only birth dates."""
+"""CCCD layout disagreements and year-only birth dates (a scan of three narrow columns)."""
+
+
+def _unique_sql(in_place: bool) -> str:
+    """Duplicated and malformed person_ids (none, once validated): over the whole snapshot after a first load; after
+    one in place, over the person_ids written (those kept were unique and well formed already)."""
+    people = (
+        "registry_snapshot"
+        if not in_place
+        else f"registry_snapshot WHERE person_id IN ({registry_load.arrived_person_ids_sql()})"
+    )
+    return f"""
+        SELECT count(*) - count(DISTINCT person_id), count(*) FILTER (WHERE NOT regexp_full_match(person_id, '\\d{{12}}'))
+        FROM {people}"""
 
 
 def _loaded_snapshot(conn) -> tuple[int, date | None]:

@@ -21,6 +21,7 @@ from vax_cleaning.linkage.block import RegistryCounts
 from vax_cleaning.linkage.calibrate import Calibration, RegistryRows, calibrate, calibration_sample, u_positions
 from vax_cleaning.linkage.decisions import linkage_instructions
 from vax_cleaning.linkage.duplicates import DOSE_KEY, ROW_KEY
+from vax_cleaning.linkage.features_read import FREE_ROWS, NAME_COUNTS, features_sql, require_current, slots_at
 from vax_cleaning.linkage.features_store import build_registry_features
 from vax_cleaning.linkage.link import (
     DOSE_COLUMNS,
@@ -141,6 +142,20 @@ _OTHER_LINKED_SQL = f"""
             description="Internal: each registry person's blocking keys as hashes and IDs as integers, by which a "
             "province run finds the few people its records can reach in a national registry.",
         ),
+        dg.AssetSpec(
+            NAME_COUNTS,
+            deps=["registry_features"],
+            group_name="linkage",
+            description="Internal: people per name key of registry_features, from which readers compute name_share "
+            "(so a next snapshot does not rewrite every person's row).",
+        ),
+        dg.AssetSpec(
+            FREE_ROWS,
+            deps=["registry_features"],
+            group_name="linkage",
+            description="Internal: slots no person holds (people gone), through which positions in registry order "
+            "map to slots (the calibration's u pairs).",
+        ),
     ],
 )
 def registry_features(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
@@ -151,7 +166,10 @@ def registry_features(context: dg.AssetExecutionContext, duckdb: DuckDBResource)
         build = build_registry_features(conn)  # bounded memory; only changed people on a next snapshot
         described = {
             table: warehouse.read_frame(conn, f"SELECT * FROM {table} LIMIT 0")
-            for table in ("registry_features", BLOCK_KEYS)
+            for table in ("registry_features", BLOCK_KEYS, NAME_COUNTS, FREE_ROWS)
+        }
+        side_rows = {
+            table: conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] for table in (NAME_COUNTS, FREE_ROWS)
         }
     context.log.info(
         f"registry_features: {build.people} people, {build.normalized} normalized, {build.kept} unchanged since the "
@@ -168,6 +186,10 @@ def registry_features(context: dg.AssetExecutionContext, duckdb: DuckDBResource)
     yield dg.MaterializeResult(
         asset_key=BLOCK_KEYS, metadata=table_metadata(described[BLOCK_KEYS], BLOCK_KEYS, rows=build.people)
     )
+    for table in (NAME_COUNTS, FREE_ROWS):
+        yield dg.MaterializeResult(
+            asset_key=table, metadata=table_metadata(described[table], table, rows=side_rows[table])
+        )
 
 
 @warehouse_multi_asset(
@@ -215,7 +237,7 @@ def match_province(context: dg.AssetExecutionContext, duckdb: DuckDBResource, co
             warehouse.require_table(
                 conn, "registry_features", "registry_snapshot and registry_features (job load_registry)"
             )
-            _require_registry_row(conn)
+            require_current(conn)
         run = _LinkRun(
             code=code,
             settings=settings,
@@ -267,9 +289,7 @@ def _registry_for(
     name, with the way to fetch what the records the ID does not settle can reach (reach.py); `calibrating`: also
     what the calibration reads, fetched with them in one pass (the sample's reach and the u pairs)."""
     if not worth_reaching(run.registry_size, doses.height):
-        people = warehouse.read_frame(
-            conn, "SELECT * EXCLUDE (source_hash) FROM registry_features ORDER BY registry_row"
-        )  # link_doses counts namesakes and block sizes itself
+        people = warehouse.read_frame(conn, features_sql())  # link_doses counts namesakes and block sizes itself
         fit = (lambda: calibrate(doses, people, run.settings)) if calibrating else None  # EM on this batch
         return _Registry(people, None, fit)
     with terminal_errors(warehouse.MissingTableError):
@@ -286,7 +306,8 @@ def _registry_for(
         return _Registry(fetch_people(conn, owners), reach, None)
     sample = calibration_sample(doses)  # the people the calibration's sample can reach: the same fit
     sampled = reach_rows(conn, sample, run.settings.max_block_size, named, whole_windows=True)
-    u_rows = pl.Series("registry_row", u_positions(run.registry_size), pl.UInt32)  # u from the whole registry
+    u_ranks = u_positions(run.registry_size)  # u from the whole registry: positions in registry order, at their slots
+    u_rows = pl.Series("registry_row", slots_at(conn, u_ranks), pl.UInt32)
     fetched = fetch_people(conn, pl.concat([owners, sampled.rows, u_rows]).unique())
     owner_people, sample_people, u_people = (
         fetched.filter(pl.col("registry_row").is_in(rows.implode())) for rows in (owners, sampled.rows, u_rows)
@@ -294,7 +315,7 @@ def _registry_for(
     del fetched  # split once: each part lives only as long as its user
 
     def rows_at(positions: np.ndarray) -> pl.DataFrame:
-        if not np.array_equal(positions, u_rows.to_numpy()):  # estimate_u reads u_positions' defaults
+        if not np.array_equal(positions, u_ranks):  # estimate_u reads u_positions' defaults
             raise ValueError("the calibration asked for other u pairs than calibrate.u_positions fetched")
         if u_people.height != len(positions):  # the snapshot was replaced under the run: its next run links again
             raise RuntimeError(f"registry_features changed during the run ({u_people.height} of {len(positions)} rows)")
@@ -510,16 +531,6 @@ def _report(
         asset_key="linkage_state", metadata={**scope, "registry_snapshot_date": str(run.snapshot_date)}
     )
     yield from checks
-
-
-def _require_registry_row(conn: duckdb.DuckDBPyConnection) -> None:
-    """registry_features written before province runs fetched by position lacks registry_row: say what rebuilds it."""
-    columns = {row[0] for row in conn.execute("DESCRIBE registry_features").fetchall()}
-    if "registry_row" not in columns:
-        raise warehouse.MissingTableError(
-            "registry_features predates this version (no registry_row column): materialize registry_features "
-            "(job load_registry), then rerun"
-        )
 
 
 def _review_instructions(conn: duckdb.DuckDBPyConnection, code: str) -> pl.DataFrame | None:

@@ -12,7 +12,13 @@ from vax_cleaning.resources import LandingFolder
 registry_job = dg.define_asset_job(
     "load_registry",
     selection=dg.AssetSelection.assets(
-        "registry_snapshot", "registry_rejected_rows", "registry_features", "registry_block_keys"
+        "registry_snapshot",
+        "registry_rejected_rows",
+        "registry_changed_rows",
+        "registry_features",
+        "registry_block_keys",
+        "registry_name_counts",
+        "registry_free_rows",
     ),
     description="Load and validate the registry snapshot in force (national), then normalize it for the linkage.",
 )
