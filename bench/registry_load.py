@@ -106,7 +106,10 @@ def load(landing: Path, database: Path, memory_limit: str, registry_date: str | 
     metadata = {}
     for node in ("registry_snapshot", "registry_features"):
         for materialization in result.asset_materializations_for_node(node):
-            metadata.update({key: value.value for key, value in materialization.metadata.items()})
+            values = {key: value.value for key, value in materialization.metadata.items()}
+            if materialization.asset_key.to_user_string() == "registry_snapshot":
+                metadata["people"] = values.get("dagster/row_count")
+            metadata.update({key: value for key, value in values.items() if key != "dagster/row_count"})
     return {"wall": wall, "steps": steps, "peak_rss_gb": rss.peak_gb, "metadata": metadata}
 
 
@@ -117,7 +120,7 @@ def report(label: str, outcome: dict[str, object], database: Path) -> None:
     for step, seconds in steps.items():
         print(f"  step {step}: {seconds:.1f} s")
     print(
-        f"  people {metadata.get('dagster/row_count', '?')}: rows typed {metadata.get('rows_typed')}, "
+        f"  people {metadata.get('people', '?')}: rows typed {metadata.get('rows_typed')}, "
         f"kept in place {metadata.get('people_kept_in_place')}, left or changed {metadata.get('people_left_or_changed')}; "
         f"normalized {metadata.get('people_normalized')}, features kept {metadata.get('people_unchanged_kept')}"
     )

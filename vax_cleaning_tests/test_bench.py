@@ -1,6 +1,7 @@
 """Smoke runs of the benchmarks at small N, so they keep working (their numbers are not asserted here)."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -61,5 +62,6 @@ def test_registry_load_benchmark_loads_a_first_and_a_next_snapshot(tmp_path: Pat
     assert "first load (2022-06-15)" in output and "next snapshot (2022-06-30)" in output
     next_load = output.split("next snapshot (2022-06-30):")[1]
     assert "step registry_snapshot" in next_load and "kept in place" in next_load
+    assert re.search(r"people (\d+):", next_load) and int(re.search(r"people (\d+):", next_load)[1]) > 19_000
     assert "features kept 0" not in next_load  # the unchanged people's features were kept
     assert not (tmp_path / "w").exists()  # the work folder is removed

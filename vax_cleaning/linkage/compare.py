@@ -393,19 +393,23 @@ def maybe_one_edit_apart(left: pl.Series, right: pl.Series) -> pl.Series:
     return pl.select(~same_length | gap.is_null() | gap.is_in(ONE_EDIT_GAPS)).to_series().fill_null(True)
 
 
+def id_distances(pairs: pl.DataFrame) -> pl.Series:
+    """OSA distance (cut at 2) between the record's ID and the person's comparable one (`id_comparand`; needs
+    r_id_number, r_id_kind, p_person_id, p_old_id), computed only where they can be one edit apart
+    (`maybe_one_edit_apart`): NULL elsewhere and where they are equal, which id_level reads as it reads 2."""
+    comparand = pairs.select(id_comparand()).to_series()
+    written = pairs["r_id_number"]
+    return osa_distance(written, comparand, 1, only=(written != comparand) & maybe_one_edit_apart(written, comparand))
+
+
 def compare_pairs(pairs: pl.DataFrame, typo_max_edits: int, typo_min_similarity: float) -> pl.DataFrame:
     """Add `name_level`, `dob_level`, `gender_level`, `residence_level`, `id_level` (Int8) to a gathered pair frame.
 
-    The ID distance is computed only where the IDs can be one edit apart (`maybe_one_edit_apart`); elsewhere it
-    stays NULL, which id_level reads as it reads a larger distance: different."""
+    The ID distance is computed only where the IDs can be one edit apart (`id_distances`)."""
     r_name, p_name = pairs["r_name_key"], pairs["p_name_key"]
     keys_differ = r_name != p_name
     name_distance = osa_distance(r_name, p_name, typo_max_edits, only=keys_differ)
-    comparand = pairs.select(id_comparand()).to_series()
-    written = pairs["r_id_number"]
-    id_distance = osa_distance(
-        written, comparand, 1, only=(written != comparand) & maybe_one_edit_apart(written, comparand)
-    )
+    id_distance = id_distances(pairs)
     return (
         pairs.with_columns(
             name_distance=pl.when(~keys_differ).then(pl.lit(0, pl.Int32)).otherwise(name_distance),

@@ -27,7 +27,13 @@ from vax_cleaning.linkage.classify import (
     settles_by_id,
     weigh,
 )
-from vax_cleaning.linkage.compare import LEVEL_COLUMNS, AddressLevel, IdLevel, id_embedded_level, level_labels
+from vax_cleaning.linkage.compare import (
+    LEVEL_COLUMNS,
+    AddressLevel,
+    id_distances,
+    id_embedded_level,
+    level_labels,
+)
 from vax_cleaning.linkage.decisions import ReviewInstructions, honour_reviews, review_instructions
 from vax_cleaning.linkage.duplicates import DOSE_KEY, find_duplicates
 from vax_cleaning.linkage.normalize import as_registry_features, record_features, record_ids
@@ -132,10 +138,24 @@ def _search(
         .group_by("_rec", "_reg")
         .agg(pl.col("only_id_window").all())
     )
-    scored = score_pairs(gather_pairs(pairs, records, people), settings).filter(
-        ~pl.col("only_id_window") | (pl.col("id_level") >= IdLevel.NEAR_MISS)
-    )
+    scored = score_pairs(gather_pairs(_without_far_ids(pairs, records, people), records, people), settings)
     return scored, candidates.truncated
+
+
+def _without_far_ids(pairs: pl.DataFrame, records: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
+    """Pairs found only through an ID window are kept only when the IDs are one edit apart (a near miss; an equal ID
+    is an owner pair, not window-only): the others (~a quarter of a search's pairs) are dropped before any scoring.
+    They never weigh in another pair's score either: the per-record aggregates look at exact-ID pairs only."""
+    window_only = pairs.filter("only_id_window")
+    ids = pl.concat(
+        [
+            records.select(r_id_number="id_number", r_id_kind="id_kind")[window_only["_rec"]],
+            people.select(p_person_id="person_id", p_old_id="old_id")[window_only["_reg"]],
+        ],
+        how="horizontal",
+    )
+    near_miss = (id_distances(ids) == 1).fill_null(False)
+    return pl.concat([pairs.filter(~pl.col("only_id_window")), window_only.filter(near_miss)])
 
 
 def _decide_chunk(
