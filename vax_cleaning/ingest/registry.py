@@ -235,8 +235,9 @@ row by replacing that one column: `registry_load.apply_in_place`)."""
 
 DUPLICATED = "person_id appears more than once in the snapshot"
 
-TYPING_VERSION = "typing-1"
-"""Part of every raw row's hash: bump when `_typed` changes what a raw row becomes, so no typed row is kept."""
+TYPING_VERSION = f"typing-1/polars-{pl.__version__}"
+"""Part of every raw row's hash: bump when `_typed` (or a field parser it calls) changes what a raw row becomes, so
+no typed row is kept; polars' version is in it too (its Unicode tables and date parsing type the rows)."""
 
 RAW_HASH_PARTS = ("raw_hash_hi", "raw_hash_lo")
 """A raw row's 128-bit hash as two 64-bit halves (polars has no 128-bit unsigned type): `raw_hash_sql`."""
@@ -248,7 +249,7 @@ def raw_hash_sql(types: str, snapshot_year: int, source: str = "") -> tuple[str,
     second of each value with a separator appended), so a changed row cannot pass for an unchanged one in practice."""
     prefix = f"{source}." if source else ""
     columns = [f"{prefix}{c}::VARCHAR" for c in REGISTRY_COLUMNS]
-    salt = f"'{types}|{snapshot_year}|{TYPING_VERSION}'"
+    salt = "'" + f"{types}|{snapshot_year}|{TYPING_VERSION}".replace("'", "''") + "'"  # types come from the file
     high = f"hash({', '.join(columns)}, {salt})"
     low = f"hash({', '.join(f'{c} || chr(31)' for c in columns)}, {salt})"
     return high, low
@@ -358,7 +359,7 @@ def raw_rows(
         for batch in _gathered(reader.sql(sql).to_arrow_reader(BATCH_ROWS)):
             frame = pl.from_arrow(batch)
             yield frame.cast({c: pl.String for c in REGISTRY_COLUMNS}).with_columns(pl.col("load_row").cast(pl.Int64))
-    except duckdb.Error as error:
+    except (duckdb.Error, pa.ArrowException, OSError) as error:
         # the error's type only: a parser's message may quote a cell, and cells are names and IDs
         raise RegistryError(f"{name} cannot be read ({type(error).__name__}): {REGISTRY_FIX}") from error
     finally:

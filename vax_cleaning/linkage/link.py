@@ -30,6 +30,7 @@ from vax_cleaning.linkage.classify import (
 from vax_cleaning.linkage.compare import (
     LEVEL_COLUMNS,
     AddressLevel,
+    id_comparand,
     id_distances,
     id_embedded_level,
     level_labels,
@@ -143,9 +144,9 @@ def _search(
 
 
 def _without_far_ids(pairs: pl.DataFrame, records: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
-    """Pairs found only through an ID window are kept only when the IDs are one edit apart (a near miss; an equal ID
-    is an owner pair, not window-only): the others (~a quarter of a search's pairs) are dropped before any scoring.
-    They never weigh in another pair's score either: the per-record aggregates look at exact-ID pairs only."""
+    """Pairs found only through an ID window are kept only when the IDs are equal or one edit apart (IdLevel at least
+    NEAR_MISS, all the search ever kept of them): the others (~a quarter of a search's pairs) are dropped before any
+    scoring. They never weighed in another pair's score: the per-record aggregates look at exact-ID pairs only."""
     window_only = pairs.filter("only_id_window")
     ids = pl.concat(
         [
@@ -154,8 +155,9 @@ def _without_far_ids(pairs: pl.DataFrame, records: pl.DataFrame, people: pl.Data
         ],
         how="horizontal",
     )
+    equal = (ids["r_id_number"] == ids.select(id_comparand()).to_series()).fill_null(False)
     near_miss = (id_distances(ids) == 1).fill_null(False)
-    return pl.concat([pairs.filter(~pl.col("only_id_window")), window_only.filter(near_miss)])
+    return pl.concat([pairs.filter(~pl.col("only_id_window")), window_only.filter(near_miss | equal)])
 
 
 def _decide_chunk(

@@ -350,7 +350,8 @@ def registry_snapshot(context: dg.AssetExecutionContext, landing: LandingFolder,
         asset_key=registry_load.CHANGED,
         metadata={
             "loaded_in_place": staged.in_place,
-            "slots_touched": staged.leaving + staged.snapshot.people - staged.kept,
+            "people_leaving_their_slot": staged.leaving,  # changed (their slot written again) or gone
+            "people_arriving": staged.snapshot.people - staged.kept,  # changed or new
         },
     )
     yield dg.MaterializeResult(
