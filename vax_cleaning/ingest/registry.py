@@ -303,12 +303,17 @@ def _csv_hashed(conn: duckdb.DuckDBPyConnection, frame: pl.DataFrame, snapshot_y
     return pl.concat([frame, hashes], how="horizontal")
 
 
+def _csv_rows(conn: duckdb.DuckDBPyConnection, path: Path, first_row: int, snapshot_year: int) -> pl.DataFrame:
+    """A CSV file's rows as text with their raw hash and load_row: the same for hashing and for typing them."""
+    return _csv_hashed(conn, _read_file(path), snapshot_year).with_columns(
+        load_row=pl.int_range(first_row, first_row + pl.len(), dtype=pl.Int64)
+    )
+
+
 def hash_file(conn: duckdb.DuckDBPyConnection, path: Path, table: str, first_row: int, snapshot_year: int) -> int:
     """Append (load_row, raw_hash) of every row of the file to `table` (hashed in DuckDB, nothing typed); how many."""
     if path.suffix.lower() != ".parquet":
-        frame = _csv_hashed(conn, _read_file(path), snapshot_year).with_columns(
-            load_row=pl.int_range(first_row, first_row + pl.len(), dtype=pl.Int64)
-        )
+        frame = _csv_rows(conn, path, first_row, snapshot_year)
         with registered(conn, "_raw_csv", frame.select("load_row", *RAW_HASH_PARTS)):
             conn.execute(f"INSERT INTO {table} SELECT load_row, {_joined_hash()} FROM _raw_csv")
         return frame.height
@@ -337,9 +342,7 @@ def raw_rows(
     by polars (`_read_file`), then sliced."""
     name = landed_name(path)
     if path.suffix.lower() != ".parquet":
-        frame = _csv_hashed(conn, _read_file(path), snapshot_year).with_columns(
-            load_row=pl.int_range(first_row, first_row + pl.len(), dtype=pl.Int64)
-        )
+        frame = _csv_rows(conn, path, first_row, snapshot_year)
         if only is not None:
             wanted = read_frame(conn, f"SELECT load_row FROM {only} WHERE load_row >= ?", [first_row])
             frame = frame.join(wanted, on="load_row", how="semi")
