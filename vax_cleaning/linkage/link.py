@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import polars as pl
@@ -241,7 +241,8 @@ def link_doses(
     `counts`: namesakes and oversized blocks of the whole registry when `registry` is only the part of it the
     batch can reach (reach.py); None: `registry` is whole;
     `reach`: when `registry` holds only the people the batch's IDs and reviews name (stored features, with
-    registry_row), fetches for the records the ID did not settle the people they can reach, with `counts`.
+    registry_row), fetches for the records the ID did not settle the people they can reach, with `counts`
+    (at most `settings.search_chunk_size` and REACH_PART_RECORDS records at a time).
     Memory: pass `doses` and `registry` as temporaries, and only their indexed forms stay alive.
     """
     settings = DEFAULT_SETTINGS if settings is None else settings
@@ -256,14 +257,18 @@ def link_doses(
     held = _records_with_reviews(doses, reviews)
     siblings = sibling_keys(doses)
     decided, fixes, embedded, rest, owners = _settle_slices(doses, people, settings, held)
-    if rest.height and reach is not None:  # the search's people: those the unsettled records can reach
-        people, counts, owners = _reached(people, owners, *reach(doses[rest["_rec"]]))
+    unsettled = doses[rest["_rec"]] if reach is not None else None  # what a reach is asked about
     doses = doses.select(_KEPT_DOSE_COLUMNS)  # names, IDs and birth dates are no longer needed
-    if rest.height:
-        search_decided, search_fixes = _search_all(rest, owners, people, counts, settings, reviews, baseline)
+    for part, part_people, part_counts, part_owners in _search_parts(
+        rest, people, counts, owners, reach, unsettled, min(settings.search_chunk_size, REACH_PART_RECORDS)
+    ):
+        search_decided, search_fixes = _search_all(
+            part, part_owners, part_people, part_counts, settings, reviews, baseline
+        )
         decided.append(search_decided)
         fixes.append(search_fixes)
-    del people, rest  # millions of persons: freed before the duplicate search
+        del part_people, part_owners  # a part's people go before the next part's arrive
+    del people, rest, unsettled  # millions of persons: freed before the duplicate search
     decisions = pl.concat(decided, how="diagonal_relaxed")
     correction_rows = pl.concat(fixes, how="vertical_relaxed")
     decisions, correction_rows = vouch(decisions, correction_rows, siblings)
@@ -291,8 +296,34 @@ def link_doses(
     )
 
 
+REACH_PART_RECORDS = 35_000
+"""Unsettled records whose reached people are fetched and searched at once: at 100 M people a record reaches ~110,
+so a part holds ~3.8 M people (33,249 records: 3.6 M people, peak RSS 7.0 GB measured); each part costs a fetch
+(~15 s at 100 M), so parts are no smaller than memory needs."""
+
 RegistryReach = Callable[[pl.DataFrame], tuple[pl.DataFrame, RegistryCounts]]
 """Dose records -> (registry_features rows they can reach, in registry order; the whole registry's counts)."""
+
+
+def _search_parts(
+    rest: pl.DataFrame,
+    people: pl.DataFrame,
+    counts: RegistryCounts,
+    owners: pl.DataFrame,
+    reach: RegistryReach | None,
+    unsettled: pl.DataFrame | None,
+    size: int,
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, RegistryCounts, pl.DataFrame]]:
+    """(records, people, counts, ID owners) of each candidate search: all the unsettled records at once against the
+    registry held, or, with a reach, `size` records at a time against the people they reach (fetched part by part,
+    so a national registry's blocks never sit in memory for a whole province; decisions are per record)."""
+    if not rest.height:
+        return
+    if reach is None:
+        yield rest, people, counts, owners
+        return
+    for offset, part in _chunks(rest, size):
+        yield part, *_reached(people, owners, *reach(unsettled.slice(offset, part.height)))
 
 
 def _reached(

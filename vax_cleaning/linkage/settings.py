@@ -244,7 +244,8 @@ class LinkageSettings:
     chunk_size: int = 500_000
     """Records per slice in the ID phase: features built, settled by ID and dropped slice by slice (~0.5 GB each)."""
     search_chunk_size: int = 50_000
-    """Records per chunk in candidate search; ~20 candidate pairs each, ~0.5 GB per chunk (larger: no faster)."""
+    """Records per chunk in candidate search; ~20 candidate pairs each, ~0.5 GB per chunk (larger: no faster).
+    Against a national registry each chunk (at most link.REACH_PART_RECORDS) fetches the people it can reach."""
 
     def __post_init__(self) -> None:
         """Check every weight (custom weights become `LevelWeights`) and the scalar settings' types and ranges."""

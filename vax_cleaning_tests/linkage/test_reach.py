@@ -1,5 +1,6 @@
 """A province run fetches only the registry people its records can reach, and links exactly as with all of them."""
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -167,6 +168,19 @@ def test_linking_with_the_reachable_people_equals_linking_with_the_whole_registr
     in_two_steps = link_doses(batch, owners, with_all.settings, baseline=settings, reach=reach)
     assert in_two_steps.matched.equals(expected.matched)
     assert in_two_steps.corrections.sort(pl.all()).equals(expected.corrections.sort(pl.all()))
+
+    # a province too large for its reached people to sit in memory at once: searched part by part
+    parts = []
+    by_parts = link_doses(
+        batch,
+        owners,
+        replace(with_all.settings, search_chunk_size=40),
+        baseline=settings,
+        reach=lambda records: parts.append(records.height) or reach(records),
+    )
+    assert len(parts) > 3 and max(parts) == 40
+    assert by_parts.matched.equals(expected.matched)
+    assert by_parts.corrections.sort(pl.all()).equals(expected.corrections.sort(pl.all()))
 
 
 def test_every_name_rule_hashes_a_batch_key_as_the_snapshot_stored_it(generated_province):
