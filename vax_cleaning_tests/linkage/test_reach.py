@@ -1,6 +1,5 @@
 """A province run fetches only the registry people its records can reach, and links exactly as with all of them."""
 
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 from vax_cleaning.generate import generate_landing_folder
 from vax_cleaning.ingest.exports import ingest_province
 from vax_cleaning.ingest.registry import load_registry
-from vax_cleaning.linkage import link_doses, reach
+from vax_cleaning.linkage import link, link_doses, reach
 from vax_cleaning.linkage.block import RegistryCounts, key_parts, with_id_integers
 from vax_cleaning.linkage.calibrate import RegistryRows, calibrate, calibration_sample
 from vax_cleaning.linkage.features_read import features_sql
@@ -135,7 +134,9 @@ def test_a_block_too_large_is_counted_not_fetched():
 
 
 @pytest.mark.parametrize("max_block_size", [MAX_BLOCK, 3])
-def test_linking_with_the_reachable_people_equals_linking_with_the_whole_registry(generated_province, max_block_size):
+def test_linking_with_the_reachable_people_equals_linking_with_the_whole_registry(
+    generated_province, max_block_size, monkeypatch: pytest.MonkeyPatch
+):
     batch, people = generated_province
     settings = DEFAULT_SETTINGS.with_overrides(max_block_size=max_block_size)
     conn = warehouse_of(people)
@@ -171,12 +172,9 @@ def test_linking_with_the_reachable_people_equals_linking_with_the_whole_registr
 
     # a province too large for its reached people to sit in memory at once: searched part by part
     parts = []
+    monkeypatch.setattr(link, "REACH_PART_RECORDS", 40)
     by_parts = link_doses(
-        batch,
-        owners,
-        replace(with_all.settings, search_chunk_size=40),
-        baseline=settings,
-        reach=lambda records: parts.append(records.height) or reach(records),
+        batch, owners, with_all.settings, baseline=settings, reach=lambda rows: parts.append(rows.height) or reach(rows)
     )
     assert len(parts) > 3 and max(parts) == 40
     assert by_parts.matched.equals(expected.matched)
