@@ -13,6 +13,7 @@ Fields are split by one regex over all records at once; Python looks only at lin
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ import fastexcel
 import numpy as np
 import polars as pl
 
+from vax_cleaning.ingest import native_csv
 from vax_cleaning.ingest.headers import EXPORT_COLUMNS, REQUIRED_COLUMNS, map_header
 
 ColumnAliases = dict[str, tuple[str, ...]]
@@ -244,14 +246,57 @@ def _unquote(field: pl.Expr) -> pl.Expr:
 
 
 def read_csv_records(data: bytes, columns: ColumnAliases = EXPORT_COLUMNS) -> RawRecords:
-    """Decode, split into records and fields, and pick the canonical columns by header."""
+    """Decode, split into records and fields, and pick the canonical columns by header.
+
+    A UTF-8 file is parsed by DuckDB when that gives the same records (native_csv.py); any other by lines.
+    """
     text, encoding, note = _decode(data)
+    header = _header_fields(_first_line(text))
+    if encoding in ("utf-8", "utf-8-bom") and note is None:
+        native = native_csv.read_lines(text, len(header))
+        if native is not None and not _any_opens_quote(native[2]):
+            return _records_from_native(*native, header, encoding, columns)
     lines = split_lines(text)
     if not lines:
         return _records_from_fields(pl.Series("fields", [], dtype=pl.List(pl.String)), [], encoding, columns, note)
-    header = _header_fields(lines[0])
     fields = _fields_from_lines(join_quoted_lines(lines[1:], len(header)))
     return _records_from_fields(fields, header, encoding, columns, note)
+
+
+def _any_opens_quote(lines: list[str]) -> bool:
+    """Whether the line reader would join one of these lines with the next (so they are not records alone)."""
+    return bool(lines) and bool(pl.Series(lines, dtype=pl.String).str.contains(_ENDS_IN_QUOTE).any())
+
+
+def _first_line(text: str) -> str:
+    """The header line as split_lines would give it, without splitting the whole text."""
+    return re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
+
+
+def _records_from_native(
+    parsed: pl.DataFrame,
+    odd_rows: list[int],
+    odd_lines: list[str],
+    header: list[str],
+    encoding: str,
+    columns: ColumnAliases,
+) -> RawRecords:
+    """DuckDB's records (already unquoted) merged in line order with the blank and set-aside lines split by lines."""
+    positions = map_header(header, columns)
+    names = native_csv.column_names(len(header))
+    width = pl.lit(len(header), dtype=pl.Int32)
+    whole = parsed.select(
+        "row_number",
+        n_fields=width,
+        header_width=width,
+        is_blank=~pl.col("has_quote")
+        & pl.all_horizontal(pl.col(name).fill_null("").str.strip_chars() == "" for name in names),
+        **{column: pl.col(names[position]) for column, position in positions.items()},
+    )
+    odd = _records_from_fields(_fields_from_lines(pl.Series(odd_lines, dtype=pl.String)), header, encoding, columns)
+    odd = odd.frame.with_columns(row_number=pl.Series(odd_rows, dtype=pl.Int32))
+    frame = pl.concat([whole, odd]).sort("row_number")
+    return RawRecords(frame=_blank_to_null(frame, tuple(positions)), columns=tuple(positions), encoding=encoding)
 
 
 def _records_from_fields(
