@@ -16,6 +16,7 @@ import polars as pl
 
 _NEWLINE, _CARRIAGE_RETURN, _QUOTE, _COMMA = 10, 13, 34, 44
 
+
 def column_names(width: int) -> list[str]:
     """The positional names the parsed columns get (the header's own cells are read by the line reader)."""
     return [f"field_{index}" for index in range(width)]
@@ -93,5 +94,5 @@ def _parsed_rows(data: bytes, header_width: int) -> pl.DataFrame | None:
             truncate_ragged_lines=True,
             raise_if_empty=False,
         )
-    except pl.exceptions.PolarsError:
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException):  # a panic is a BaseException: caught by name
         return None

@@ -16,7 +16,7 @@ ROWS = [
     'Nguyễn Thị Thuỷ,12/03/1985,079185001234,Pfizer,1,15/08/2021,"Xã Tân Phú, Huyện Củ Chi"',
     "",
     "Trần Văn Nam,1990,079090004321,AZ,2,20/09/2021,Xã An Phú, Huyện Củ Chi",
-    "Lê Thị Hoa,01/01/1970,,Moderna,1,01/10/2021,\"\"",
+    'Lê Thị Hoa,01/01/1970,,Moderna,1,01/10/2021,""',
     '"Phạm Văn ""Tèo""",05/05/1965,001065000111,Vero Cell,1,02/10/2021,"Phường 1"',
     ",,,,,,",
 ]
@@ -64,7 +64,9 @@ def test_a_quoted_line_break_sends_the_file_to_the_line_reader() -> None:
 CLEAN_CELLS = st.sampled_from(["", "a", "Thuỷ", " b ", '"x,y"', '"Củ Chi"', '""'])
 ODD_CELLS = st.sampled_from(['"a""b"', 'a"b', '"ab"c', ' "q"', '"', '"x\ny"', "\x00", "\t", "\r", "\n"])
 SOME_ODD_CELLS = st.one_of(CLEAN_CELLS, CLEAN_CELLS, CLEAN_CELLS, CLEAN_CELLS, CLEAN_CELLS, ODD_CELLS)
-LINES = st.one_of(*(st.lists(st.lists(cells, min_size=1, max_size=4), max_size=8) for cells in (CLEAN_CELLS, SOME_ODD_CELLS)))
+LINES = st.one_of(
+    *(st.lists(st.lists(cells, min_size=1, max_size=4), max_size=8) for cells in (CLEAN_CELLS, SOME_ODD_CELLS))
+)
 """Files of lines of 1 (maybe blank) to 4 cells as the field writes them, well quoted or not; the header has 3."""
 
 
