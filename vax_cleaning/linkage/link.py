@@ -296,10 +296,11 @@ def link_doses(
     )
 
 
-REACH_PART_RECORDS = 35_000
-"""Unsettled records whose reached people are fetched and searched at once: at 100 M people a record reaches ~110,
-so a part holds ~3.8 M people (33,249 records: 3.6 M people, peak RSS 7.0 GB measured); each part costs a fetch
-(~14 s at 100 M), so parts are no smaller than memory needs."""
+REACH_PART_RECORDS = 20_000
+"""Unsettled records whose reached people are fetched and searched at once: at 100 M people a record reaches ~120,
+so a part holds ~2.4 M people. Measured on a 4.86 M-record province at 100 M: peak RSS 9.4 GB in parts of 20,000
+(605 s), 12.4 GB in parts of 35,000 (535 s, with a part's people still alive through the next fetch); each part costs
+a fetch (~14 s at 100 M), so parts are no smaller than memory needs."""
 
 RegistryReach = Callable[[pl.DataFrame], tuple[pl.DataFrame, RegistryCounts]]
 """Dose records -> (registry_features rows they can reach, in registry order; the whole registry's counts)."""
@@ -323,11 +324,12 @@ def _search_parts(
         yield rest, people, counts, owners
         return
     for offset, part in _chunks(rest, size):
-        reached, part_counts, moved = _reached(people, owners, *reach(unsettled.slice(offset, part.height)))
+        found = _reached(people, owners, *reach(unsettled.slice(offset, part.height)))
         named = owners.join(part.select("_rec"), on="_rec", how="semi").height
-        if moved.join(part.select("_rec"), on="_rec", how="semi").height != named:
+        if found[2].join(part.select("_rec"), on="_rec", how="semi").height != named:
             raise AssertionError("a reach did not fetch every person the IDs of its records name")
-        yield part, reached, part_counts, moved
+        yield part, *found
+        del found  # else this part's people would live on through the next part's fetch
 
 
 def _own_strings(frame: pl.DataFrame) -> pl.DataFrame:
