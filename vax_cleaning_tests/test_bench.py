@@ -65,3 +65,17 @@ def test_registry_load_benchmark_loads_a_first_and_a_next_snapshot(tmp_path: Pat
     assert re.search(r"people (\d+):", next_load) and int(re.search(r"people (\d+):", next_load)[1]) > 19_000
     assert "features kept 0" not in next_load  # the unchanged people's features were kept
     assert not (tmp_path / "w").exists()  # the work folder is removed
+
+
+def test_province_linkage_benchmark_links_a_province_in_parts_against_a_loaded_registry(tmp_path: Path):
+    from vax_cleaning.generate import generate_landing_folder
+
+    landing = tmp_path / "landing"
+    generate_landing_folder(landing, persons=300, provinces=["79"], seed=3, registry_persons=20_000)
+    run_bench("registry_load.py", str(landing), "--work", str(tmp_path / "w"), "--keep", cache=tmp_path)
+    output = run_bench(
+        "province_linkage.py", str(landing), str(tmp_path / "w" / "registry.duckdb"), "--part-records", "20",
+        cache=tmp_path,
+    )  # fmt: skip
+    assert "records/s" in output and "verified" in output
+    assert output.count("    part: ") > 1  # the search ran in several parts

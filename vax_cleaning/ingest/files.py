@@ -9,6 +9,7 @@ quote closes within `MAX_QUOTED_LINES` lines and `MAX_QUOTED_CHARS` characters, 
 fields as the header, and the opening and closing lines are not each a whole record (as many fields as the header)
 on their own. Otherwise (a stray quote) every line stays its own record, judged by its own field count.
 Fields are split by one regex over all records at once; Python looks only at lines after an unclosed quote.
+In UTF-8 files, polars' CSV parser splits the lines where it provably agrees (native_csv.py).
 """
 
 from __future__ import annotations
@@ -248,7 +249,8 @@ def _unquote(field: pl.Expr) -> pl.Expr:
 def read_csv_records(data: bytes, columns: ColumnAliases = EXPORT_COLUMNS) -> RawRecords:
     """Decode, split into records and fields, and pick the canonical columns by header.
 
-    A UTF-8 file is parsed by DuckDB when that gives the same records (native_csv.py); any other by lines.
+    A UTF-8 file's lines are parsed by polars' CSV parser where that gives the same records (native_csv.py);
+    the rest, and any other file, by lines.
     """
     text, encoding, note = _decode(data)
     header = _header_fields(_first_line(text))
@@ -281,7 +283,7 @@ def _records_from_native(
     encoding: str,
     columns: ColumnAliases,
 ) -> RawRecords:
-    """DuckDB's records (already unquoted) merged in line order with the blank and set-aside lines split by lines."""
+    """Polars' records (already unquoted) merged in line order with the lines left to the line reader."""
     positions = map_header(header, columns)
     names = native_csv.column_names(len(header))
     width = pl.lit(len(header), dtype=pl.Int32)

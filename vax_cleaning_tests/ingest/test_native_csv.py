@@ -1,4 +1,4 @@
-"""DuckDB's CSV parser is used only where it gives exactly the line reader's records."""
+"""Polars' CSV parser is used only where it gives exactly the line reader's records."""
 
 import os
 import unicodedata
@@ -29,7 +29,7 @@ def _by_lines(data: bytes, monkeypatch: pytest.MonkeyPatch) -> files.RawRecords:
         return read_csv_records(data)
 
 
-def test_a_field_file_with_blank_ragged_and_quoted_lines_is_parsed_by_duckdb(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_field_file_with_blank_ragged_and_quoted_lines_is_parsed_by_polars(monkeypatch: pytest.MonkeyPatch) -> None:
     data = unicodedata.normalize("NFD", "\r\n".join([HEADER, *ROWS]) + "\r\n").encode()
     taken = []
     real = native_csv.read_lines
@@ -76,7 +76,7 @@ LINES = st.one_of(
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(LINES, st.sampled_from(["\n", "\r\n"]), st.booleans())
-def test_duckdb_and_the_line_reader_agree_on_any_text(
+def test_polars_and_the_line_reader_agree_on_any_text(
     monkeypatch: pytest.MonkeyPatch, lines: list[list[str]], newline: str, final_newline: bool
 ) -> None:
     body = newline.join(",".join(cells) for cells in lines) + (newline if final_newline else "")
