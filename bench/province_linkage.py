@@ -7,8 +7,8 @@
 leaves one in its work folder); `<landing>`: the landing folder whose registry it loaded. The province's exports are
 ingested in this process (the asset reads them from DuckDB), then linked through match_province's own code path: one
 fetch of the people the IDs name (with the calibration's sample and u pairs), the fit, the ID phase, and the search in
-parts, each part reaching its own people on a connection of its own. Printed: wall seconds and peak RSS (sampled every
-50 ms) per phase, each part's records and people, records/s of the linkage, and matched records by status.
+parts, each part reaching its own people on a connection of its own. Printed: wall seconds and peak RSS (sampled twice a
+second) per phase, each part's records and people, records/s of the linkage, and matched records by status.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+from registry_load import RssSampler  # bench/ is the script's own folder
 
 from vax_cleaning.defs.linkage.assets import _LinkRun, _registry_for
 from vax_cleaning.ingest.exports import ingest_province
@@ -32,30 +32,13 @@ from vax_cleaning.linkage.link import DOSE_COLUMNS, OPTIONAL_DOSE_COLUMNS
 from vax_cleaning.linkage.settings import DEFAULT_SETTINGS
 
 
-class PhaseMemory:
-    """Peak resident memory of this process per phase, sampled every 50 ms."""
-
-    def __init__(self) -> None:
-        self.peak_gb = 0.0
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-
-    @staticmethod
-    def now_gb() -> float:
-        with open("/proc/self/status") as status:
-            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024 / 1024
-
-    def _sample(self) -> None:
-        while True:
-            self.peak_gb = max(self.peak_gb, self.now_gb())
-            time.sleep(0.05)
-
-    @contextlib.contextmanager
-    def phase(self, name: str) -> Iterator[None]:
-        """Print the phase's wall seconds and peak RSS when it ends."""
-        self.peak_gb, started = self.now_gb(), time.perf_counter()
+@contextlib.contextmanager
+def phase(name: str) -> Iterator[None]:
+    """Print the phase's wall seconds and peak RSS (registry_load's sampler) when it ends."""
+    started = time.perf_counter()
+    with RssSampler() as rss:
         yield
-        print(f"  {name:<44}{time.perf_counter() - started:>8.1f} s   peak RSS {self.peak_gb:.2f} GB", flush=True)
+    print(f"  {name:<44}{time.perf_counter() - started:>8.1f} s   peak RSS {rss.peak_gb:.2f} GB", flush=True)
 
 
 def main() -> int:
@@ -78,19 +61,18 @@ def main() -> int:
         finally:
             conn.close()
 
-    memory = PhaseMemory()
     print(f"province {args.province}, registry {args.registry}, parts of {link.REACH_PART_RECORDS} records", flush=True)
-    with memory.phase("ingest (the asset reads it from DuckDB instead)"):
+    with phase("ingest (the asset reads it from DuckDB instead)"):
         doses = ingest_province(args.landing / "exports", args.province, date(2022, 6, 20)).accepted
         doses = doses.select([c for c in DOSE_COLUMNS + OPTIONAL_DOSE_COLUMNS if c in doses.columns])
     started = time.perf_counter()
-    with connect() as conn, memory.phase("fetch: IDs' people, sample's reach, u pairs"):
+    with connect() as conn, phase("fetch: IDs' people, sample's reach, u pairs"):
         size = conn.execute("SELECT count(*) FROM registry_features").fetchall()[0][0]
         run = _LinkRun(args.province, DEFAULT_SETTINGS, None, size, None)
         registry = _registry_for(conn, doses, run, connect, calibrating=True)
     if registry.reach is None:
         raise SystemExit(f"the registry ({size:,} people) is not large enough for this province to reach into it")
-    with memory.phase("fit"):
+    with phase("fit"):
         calibration = registry.fit()
     people, reach = registry.people, registry.reach
     del registry
@@ -100,7 +82,7 @@ def main() -> int:
         print(f"    part: {records.height:,} records reach {reached[0].height:,} people", flush=True)
         return reached
 
-    with memory.phase("ID phase, then the search part by part"):
+    with phase("ID phase, then the search part by part"):
         result = link_doses(doses, people, calibration.settings, baseline=DEFAULT_SETTINGS, reach=each_part)
     seconds = time.perf_counter() - started
     print(f"  linkage {seconds:.1f} s for {doses.height:,} records: {doses.height / seconds:,.0f} records/s")
